@@ -70,8 +70,9 @@ TEST(HandleTest, ErrorsOnClosedDescriptorsAreStatuses) {
   OwnedHandle r = MakePipe(&w);
   int fd = r.get();
   r.reset();
+  // absl::ErrnoToStatusCode maps EBADF to kFailedPrecondition.
   EXPECT_EQ(SetInheritable(fd, true).code(),
-            absl::StatusCode::kInvalidArgument);
+            absl::StatusCode::kFailedPrecondition);
   EXPECT_FALSE(IsInheritable(fd).ok());
   OwnedHandle bogus(fd);
   EXPECT_FALSE(bogus.Duplicate().ok());
