@@ -1,0 +1,23 @@
+// The tour: each section walks through one mp primitive the way the seed
+// documents (../shared/seeds) walk through Python's multiprocessing, and
+// prints what they print. examples/tour.cc runs the sections in order.
+
+#ifndef MP_EXAMPLES_TOUR_H_
+#define MP_EXAMPLES_TOUR_H_
+
+namespace mp {
+namespace tour {
+
+// Prints a section heading.
+void Heading(const char* title);
+
+void TourBase();     // tour_base.cc: errors, timeouts, the codec
+void TourProcess();  // tour_process.cc
+void TourPipe();     // tour_pipe.cc
+void TourLock();     // tour_lock.cc: Lock, Value, Array, ...
+void TourQueue();    // tour_queue.cc
+
+}  // namespace tour
+}  // namespace mp
+
+#endif  // MP_EXAMPLES_TOUR_H_

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Sets up a Debian 12 machine (tools/setup.sh) and runs every test: the Linux
+# build, then the Windows build under Wine. Extra arguments go to both
+# `bazel test` runs (for example a --config=asan or a target pattern).
+# Ends with one line `tests: N passed, N failed` over both runs.
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+bash tools/setup.sh || exit 1
+[ $# -gt 0 ] || set -- //...
+
+LOG="$(mktemp)"
+trap 'rm -f "$LOG"' EXIT
+run() {  # bazel test arguments...
+  echo "== bazel test $*" >&2
+  bazel test --test_summary=short "$@" 2>&1 | tee -a "$LOG"
+  return "${PIPESTATUS[0]}"
+}
+
+rc=0
+run "$@" || rc=1
+
+# Windows: one Wine server for the whole run, so each test binary starts in
+# milliseconds instead of seconds.
+. tools/wine_env.sh
+wineserver -p </dev/null >/dev/null 2>&1 || true
+run --config=mingw "$@" || rc=1
+wineserver -k </dev/null >/dev/null 2>&1 || true
+
+passed=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "$LOG")
+failed=$(grep -cE '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|FLAKY|NO STATUS|INCOMPLETE|FAILED TO BUILD)' "$LOG")
+if [ "$rc" != 0 ] && [ "$failed" = 0 ]; then
+  failed=1  # the build itself failed before any test ran
+fi
+echo "tests: $passed passed, $failed failed"
+exit "$rc"
