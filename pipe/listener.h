@@ -1,0 +1,161 @@
+// Listener and Client: Connections between processes that did not inherit
+// one, optionally authenticated with a shared key.
+//
+// Python's multiprocessing.connection.Listener and Client. Addresses are a
+// Unix socket path, a Linux abstract socket name, a TCP host and port, or a
+// Windows named pipe. With an authkey, both sides prove they know it by
+// Python's challenge/response (HMAC-SHA256, named in the messages as
+// "{sha256}", and the HMAC-MD5 of Python 3.11 and older when the peer speaks
+// only that) before the Connection is handed out; nothing longer than 256
+// bytes is read from a peer before it has authenticated. The framing and the
+// handshake are Python's, so a Python Listener or Client is a valid peer.
+//
+// A failed handshake fails that one Accept() or Client() with
+// AuthenticationError; the Listener goes on serving other clients.
+//
+// Example:
+//
+//   absl::StatusOr<mp::Listener> listener = mp::Listener::Create(
+//       mp::Address::Inet("127.0.0.1", 6000), /*backlog=*/1,
+//       std::string("secret password"));
+//   absl::StatusOr<mp::Connection> conn = listener->Accept();
+//   absl::StatusOr<std::string> msg = conn->RecvBytes();
+//
+//   // elsewhere:
+//   absl::StatusOr<mp::Connection> c = mp::Client(
+//       mp::Address::Inet("127.0.0.1", 6000), std::string("secret password"));
+//   c->SendBytes("hello");
+
+#ifndef MP_PIPE_LISTENER_H_
+#define MP_PIPE_LISTENER_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "pipe/pipe.h"
+
+namespace mp {
+
+// Where a Listener listens. Python spells these as a str path, a str
+// starting with "\0" (abstract), a (host, port) tuple, or r"\\.\pipe\name".
+class Address {
+ public:
+  enum class Family { kUnix, kInet, kPipe };
+
+  // A filesystem socket path; a leading '\0' puts the name in Linux's
+  // abstract namespace, as in Python.
+  static Address Unix(absl::string_view path);
+  // Linux's abstract namespace: Unix("\0" + name).
+  static Address Abstract(absl::string_view name);
+  // TCP. Port 0 lets the Listener pick one; its address() tells which.
+  static Address Inet(absl::string_view host, uint16_t port);
+  // A Windows named pipe, r"\\.\pipe\name".
+  static Address NamedPipe(absl::string_view name);
+
+  Family family() const { return family_; }
+  // The Unix path (with its leading '\0' when abstract) or the pipe name.
+  const std::string& path() const { return path_; }
+  bool abstract() const {
+    return family_ == Family::kUnix && !path_.empty() && path_[0] == '\0';
+  }
+  const std::string& host() const { return host_; }
+  uint16_t port() const { return port_; }
+
+  // For messages: the path, "@name" for an abstract socket (as ss(8) shows
+  // it), "host:port", or the pipe name.
+  std::string ToString() const;
+
+  friend bool operator==(const Address& a, const Address& b) {
+    return a.family_ == b.family_ && a.path_ == b.path_ && a.host_ == b.host_ &&
+           a.port_ == b.port_;
+  }
+  friend bool operator!=(const Address& a, const Address& b) {
+    return !(a == b);
+  }
+
+ private:
+  Address(Family family, std::string path, std::string host, uint16_t port)
+      : family_(family),
+        path_(std::move(path)),
+        host_(std::move(host)),
+        port_(port) {}
+
+  Family family_;
+  std::string path_;
+  std::string host_;
+  uint16_t port_ = 0;
+};
+
+class Listener {
+ public:
+  // How long Accept() waits for a connected client to finish the authkey
+  // handshake before dropping it (Python's CONNECTION_TIMEOUT), so a peer
+  // that connects and says nothing cannot stall the Listener.
+  static constexpr absl::Duration kHandshakeTimeout = absl::Seconds(20);
+
+  // Binds and listens. Without an address: a fresh Unix socket path in the
+  // temporary directory (a named pipe on Windows), as Python does. An
+  // authkey, even an empty one, makes every Accept() authenticate.
+  static absl::StatusOr<Listener> Create(
+      std::optional<Address> address = std::nullopt, int backlog = 1,
+      std::optional<std::string> authkey = std::nullopt);
+
+  Listener(Listener&& other) noexcept;
+  Listener& operator=(Listener&& other) noexcept;
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+  // Closes, removing a Unix socket's file.
+  ~Listener();
+
+  // Waits for a client and returns the connection, after the handshake when
+  // there is an authkey (AuthenticationError if the client fails it).
+  absl::StatusOr<Connection> Accept();
+
+  // Stops listening; a Unix socket's file is removed. Accept() then fails
+  // with ClosedError. Closing twice is OK.
+  absl::Status Close();
+
+  bool closed() const { return state_ == nullptr; }
+  // The bound address (with the actual port when 0 was asked for).
+  const Address& address() const { return address_; }
+  // The peer address of the last accepted connection, when the system
+  // names one (TCP: host and port; Unix: the client's path, usually empty).
+  const std::optional<Address>& last_accepted() const { return last_accepted_; }
+
+ private:
+  friend class pipe_internal::ConnectionIo;
+  // The OS side: a listening socket, or on Windows the next named pipe
+  // instance with a connect pending. Defined by listener_posix.cc /
+  // listener_win.cc; null once closed.
+  struct State;
+
+  explicit Listener(Address address);
+
+  // Platform parts.
+  static Address ArbitraryAddress();
+  absl::Status Bind(int backlog);
+  absl::StatusOr<Connection> AcceptRaw();
+  // What Wait() watches: the listening socket (POSIX: readable when a
+  // client is waiting) or an event (Windows: signalled when one connected).
+  absl::StatusOr<NativeHandle> WaitHandle();
+
+  Address address_;
+  std::optional<std::string> authkey_;
+  std::optional<Address> last_accepted_;
+  std::unique_ptr<State> state_;
+};
+
+// Connects to a Listener at `address`, answering and then posing the
+// authkey challenge when `authkey` is given.
+absl::StatusOr<Connection> Client(
+    const Address& address, std::optional<std::string> authkey = std::nullopt);
+
+}  // namespace mp
+
+#endif  // MP_PIPE_LISTENER_H_

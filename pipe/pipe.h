@@ -1,0 +1,189 @@
+// Connection, Pipe() and Wait(): message pipes between processes.
+//
+// Python's multiprocessing.Pipe, multiprocessing.connection.Connection and
+// multiprocessing.connection.wait. A Connection carries whole messages: what
+// one SendBytes sends, one RecvBytes receives, at any size up to memory, and
+// an empty message is a message. Recv on a connection whose peers have all
+// closed their ends gets the EOF status once the messages in flight are
+// drained. Listener and Client (pipe/listener.h) make Connections between
+// unrelated processes.
+//
+// On the wire a message is Python's: a 4-byte big-endian length, or for
+// 2 GiB and more the length -1 and then an 8-byte length, followed by the
+// payload (on Windows named pipes: one pipe message, as Python sends it).
+// On Linux a duplex Pipe() is a socketpair and a one-way Pipe() a pipe; on
+// Windows both are overlapped message-mode named pipes.
+//
+// A Connection is for one thread at a time, as in Python. Ends that a process
+// does not use must be closed (seed 003): EOF comes only once every copy of
+// the writing end, in every process, is closed.
+//
+// Example (seed 003's producer and consumer, one process each side):
+//
+//   absl::StatusOr<std::pair<mp::Connection, mp::Connection>> p =
+//       mp::Pipe(/*duplex=*/false);
+//   mp::Connection& reader = p->first;
+//   mp::Connection& writer = p->second;
+//   ... start the consumer with `reader`; here: reader.Close() ...
+//   for (absl::string_view item : {"1", "2", "3"}) writer.SendBytes(item);
+//   writer.Close();
+//   ... in the consumer: writer.Close(), then
+//   while (true) {
+//     absl::StatusOr<std::string> item = reader.RecvBytes();
+//     if (mp::IsEof(item.status())) break;  // every writer closed
+//     ...
+//   }
+
+#ifndef MP_PIPE_PIPE_H_
+#define MP_PIPE_PIPE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "base/deadline.h"
+#include "base/handle.h"
+
+namespace mp {
+
+class Listener;
+
+namespace pipe_internal {
+class ConnectionIo;
+}  // namespace pipe_internal
+
+class Connection {
+ public:
+  // A closed connection.
+  Connection() = default;
+
+  // Adopts an open handle: on POSIX a connected stream socket or a pipe end;
+  // on Windows an overlapped message-mode named pipe, or a socket. At least
+  // one of `readable` and `writable` must be true.
+  static absl::StatusOr<Connection> FromHandle(OwnedHandle handle,
+                                               bool readable = true,
+                                               bool writable = true);
+
+  Connection(Connection&& other) noexcept;
+  Connection& operator=(Connection&& other) noexcept;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection();
+
+  // Sends `buf[offset, offset + size)` as one message; the whole rest of
+  // `buf` when `size` is nullopt.
+  absl::Status SendBytes(absl::string_view buf, size_t offset = 0,
+                         std::optional<size_t> size = std::nullopt);
+
+  // Receives one message. A message longer than `maxlength` is refused with
+  // kResourceExhausted ("bad message length") and stays queued.
+  absl::StatusOr<std::string> RecvBytes(
+      std::optional<size_t> maxlength = std::nullopt);
+
+  // Receives one message into `buffer` at `offset` and returns its length.
+  // When it does not fit, returns BufferTooShortError (MessageLength() tells
+  // the size needed) and the message stays queued for the next receive.
+  absl::StatusOr<size_t> RecvBytesInto(absl::Span<char> buffer,
+                                       size_t offset = 0);
+
+  // Whether a message (or EOF) can be received without blocking, waiting up
+  // to `timeout` for one: ZeroDuration() does not block, InfiniteDuration()
+  // waits forever.
+  absl::StatusOr<bool> Poll(absl::Duration timeout = absl::ZeroDuration());
+
+  // Closes this end. Closing a closed connection is OK.
+  absl::Status Close();
+
+  bool closed() const { return !handle_.valid(); }
+  bool readable() const { return readable_; }
+  bool writable() const { return writable_; }
+  // The OS handle (Python's fileno()): a file descriptor on POSIX, a HANDLE
+  // or SOCKET on Windows; kInvalidHandle once closed.
+  NativeHandle handle() const { return handle_.get(); }
+
+ private:
+  friend class pipe_internal::ConnectionIo;
+
+  Connection(OwnedHandle handle, bool readable, bool writable);
+
+  absl::Status CheckReadable() const;
+  absl::Status CheckWritable() const;
+  absl::StatusOr<std::string> RecvBytesUntil(std::optional<size_t> maxlength,
+                                             Deadline deadline);
+
+  // Platform parts (pipe_posix.cc, pipe_win.cc).
+  absl::Status Init();
+  absl::Status WriteMessage(absl::string_view payload);
+  // Blocks until a message is there and returns its length; the payload
+  // stays unread, so a too-small buffer loses nothing.
+  absl::StatusOr<uint64_t> PeekLength(Deadline deadline);
+  // Reads the payload of the message PeekLength saw, `length` bytes.
+  absl::Status ReadPayload(char* out, uint64_t length, Deadline deadline);
+  absl::StatusOr<bool> PollUntil(Deadline deadline);
+  void ResetState();
+
+  OwnedHandle handle_;
+  bool readable_ = false;
+  bool writable_ = false;
+  // The length of a message whose header was read but not its payload.
+  std::optional<uint64_t> pending_length_;
+  // A socket (Python's wire framing) rather than a pipe.
+  bool is_socket_ = false;
+#ifdef _WIN32
+  // A zero-length pipe message that Wait() or Poll() consumed while
+  // checking for input; the next receive returns it.
+  bool got_empty_message_ = false;
+  // The overlapped event for this connection's reads and writes.
+  OwnedHandle event_;
+#endif
+};
+
+// Returns the two ends of a new pipe. Duplex: both ends send and receive.
+// One-way: (reader, writer).
+absl::StatusOr<std::pair<Connection, Connection>> Pipe(bool duplex = true);
+
+// Something Wait() can watch: a Connection (ready when a message or EOF can
+// be received), a Listener (ready when a client is waiting), or any OS handle
+// such as a process sentinel (ready when readable on POSIX, signalled on
+// Windows). Objects with a `sentinel()` method convert too.
+class WaitTarget {
+ public:
+  WaitTarget(Connection& connection)  // NOLINT: implicit by design
+      : kind_(Kind::kConnection), connection_(&connection) {}
+  WaitTarget(Listener& listener)  // NOLINT: implicit by design
+      : kind_(Kind::kListener), listener_(&listener) {}
+  WaitTarget(NativeHandle handle)  // NOLINT: implicit by design
+      : kind_(Kind::kHandle), handle_(handle) {}
+  template <typename T,
+            typename = std::enable_if_t<std::is_convertible_v<
+                decltype(std::declval<const T&>().sentinel()), NativeHandle>>>
+  WaitTarget(const T& object)  // NOLINT: implicit by design
+      : WaitTarget(static_cast<NativeHandle>(object.sentinel())) {}
+
+ private:
+  friend class pipe_internal::ConnectionIo;
+  enum class Kind { kConnection, kListener, kHandle };
+  Kind kind_;
+  Connection* connection_ = nullptr;
+  Listener* listener_ = nullptr;
+  NativeHandle handle_ = kInvalidHandle;
+};
+
+// Waits until at least one of `objects` is ready, or `timeout` passes, and
+// returns the indices of the ready ones in order (empty on timeout).
+absl::StatusOr<std::vector<size_t>> Wait(
+    absl::Span<const WaitTarget> objects,
+    absl::Duration timeout = absl::InfiniteDuration());
+
+}  // namespace mp
+
+#endif  // MP_PIPE_PIPE_H_
