@@ -56,7 +56,7 @@ absl::StatusOr<Connection> Listener::Accept() {
   if (!c.ok() || !authkey_.has_value()) return c;
   // The client was let in before it proved anything: bound the time it may
   // take, and drop it (closing the connection) on any failure.
-  Deadline deadline = Deadline::After(kHandshakeTimeout);
+  Deadline deadline = Deadline::After(handshake_timeout_);
   absl::Status s = pipe_internal::DeliverChallenge(*c, *authkey_, deadline);
   if (s.ok()) s = pipe_internal::AnswerChallenge(*c, *authkey_, deadline);
   if (!s.ok()) return s;

@@ -94,9 +94,9 @@ class Address {
 
 class Listener {
  public:
-  // How long Accept() waits for a connected client to finish the authkey
-  // handshake before dropping it (Python's CONNECTION_TIMEOUT), so a peer
-  // that connects and says nothing cannot stall the Listener.
+  // How long Accept() gives a connected client by default to finish the
+  // authkey handshake before dropping it (Python's CONNECTION_TIMEOUT), so a
+  // peer that connects and says nothing cannot stall the Listener.
   static constexpr absl::Duration kHandshakeTimeout = absl::Seconds(20);
 
   // Binds and listens. Without an address: a fresh Unix socket path in the
@@ -120,6 +120,13 @@ class Listener {
   // Stops listening; a Unix socket's file is removed. Accept() then fails
   // with ClosedError. Closing twice is OK.
   absl::Status Close();
+
+  // The time Accept() gives a client for the handshake (kHandshakeTimeout
+  // unless set; InfiniteDuration() waits forever, as Python does).
+  void set_handshake_timeout(absl::Duration timeout) {
+    handshake_timeout_ = timeout;
+  }
+  absl::Duration handshake_timeout() const { return handshake_timeout_; }
 
   bool closed() const { return state_ == nullptr; }
   // The bound address (with the actual port when 0 was asked for).
@@ -148,6 +155,7 @@ class Listener {
   Address address_;
   std::optional<std::string> authkey_;
   std::optional<Address> last_accepted_;
+  absl::Duration handshake_timeout_ = kHandshakeTimeout;
   std::unique_ptr<State> state_;
 };
 
