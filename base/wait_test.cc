@@ -1,0 +1,323 @@
+#include "base/wait.h"
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "base/deadline.h"
+#include "base/status.h"
+#include "gtest/gtest.h"
+
+#ifdef _WIN32
+#include <windows.h>
+#else
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
+
+namespace mp {
+namespace {
+
+// What the tests share with their child processes: one page of shared
+// memory laid out as below.
+struct Shared {
+  WaitWord word;
+  WaitWord second;
+};
+
+// A child process's job; the return value is its exit status.
+int ChildWaitForChange(Shared* shared) {
+  // Wait until the parent changes the word, however often we return early.
+  while (shared->word.value().load() == 0) {
+    absl::Status s = shared->word.Wait(0, Deadline::Never());
+    if (!s.ok()) return 2;
+  }
+  return shared->word.value().load() == 1 ? 0 : 3;
+}
+
+int ChildTimeOut(Shared* shared) {
+  const int64_t start = Deadline::NowNanos();
+  Deadline deadline = Deadline::After(absl::Milliseconds(100));
+  absl::Status s;
+  do {
+    s = shared->second.Wait(0, deadline);
+  } while (s.ok());
+  if (!IsTimeout(s)) return 2;
+  return Deadline::NowNanos() - start >= 100 * 1000 * 1000 ? 0 : 3;
+}
+
+int RunChild(absl::string_view mode, Shared* shared) {
+  if (mode == "wait") return ChildWaitForChange(shared);
+  if (mode == "timeout") return ChildTimeOut(shared);
+  return 100;
+}
+
+// A page of shared memory and the child processes that map it: fork on
+// POSIX, the test binary started again on Windows.
+#ifdef _WIN32
+
+class SharedPage {
+ public:
+  SharedPage() {
+    SECURITY_ATTRIBUTES sa = {sizeof sa, nullptr, TRUE};
+    mapping_ = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa, PAGE_READWRITE, 0,
+                                  4096, nullptr);
+    addr_ = MapViewOfFile(mapping_, FILE_MAP_ALL_ACCESS, 0, 0, 4096);
+    shared_ = new (addr_) Shared;
+  }
+  ~SharedPage() {
+    shared_->word.ForgetInThisProcess();
+    shared_->second.ForgetInThisProcess();
+    UnmapViewOfFile(addr_);
+    CloseHandle(mapping_);
+  }
+  Shared* get() { return shared_; }
+
+  // Starts a child running `mode`; returns its process handle.
+  HANDLE StartChild(const char* mode) {
+    wchar_t path[MAX_PATH];
+    GetModuleFileNameW(nullptr, path, MAX_PATH);
+    std::wstring cmd = L"\"" + std::wstring(path) + L"\" --wait_test_child=";
+    std::string arg = absl::StrCat(
+        mode, ":", reinterpret_cast<uintptr_t>(static_cast<void*>(mapping_)));
+    cmd += std::wstring(arg.begin(), arg.end());
+    STARTUPINFOW si = {sizeof si};
+    PROCESS_INFORMATION pi;
+    if (!CreateProcessW(nullptr, &cmd[0], nullptr, nullptr,
+                        /*bInheritHandles=*/TRUE, 0, nullptr, nullptr, &si,
+                        &pi)) {
+      return nullptr;
+    }
+    CloseHandle(pi.hThread);
+    return pi.hProcess;
+  }
+  static int Reap(HANDLE child) {
+    WaitForSingleObject(child, INFINITE);
+    DWORD code = 1;
+    GetExitCodeProcess(child, &code);
+    CloseHandle(child);
+    return static_cast<int>(code);
+  }
+
+ private:
+  HANDLE mapping_;
+  void* addr_;
+  Shared* shared_;
+};
+using Child = HANDLE;
+
+// In a child: maps the parent's page and runs the mode named in argv.
+bool MaybeRunChild(int argc, char** argv, int* exit_code) {
+  constexpr absl::string_view kFlag = "--wait_test_child=";
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (arg.substr(0, kFlag.size()) != kFlag) continue;
+    arg.remove_prefix(kFlag.size());
+    size_t colon = arg.find(':');
+    uint64_t handle = 0;
+    if (colon == arg.npos ||
+        !absl::SimpleAtoi(arg.substr(colon + 1), &handle)) {
+      *exit_code = 101;
+      return true;
+    }
+    void* addr = MapViewOfFile(reinterpret_cast<HANDLE>(handle),
+                               FILE_MAP_ALL_ACCESS, 0, 0, 4096);
+    if (addr == nullptr) {
+      *exit_code = 102;
+      return true;
+    }
+    Shared* shared = static_cast<Shared*>(addr);
+    *exit_code = RunChild(arg.substr(0, colon), shared);
+    shared->word.ForgetInThisProcess();
+    shared->second.ForgetInThisProcess();
+    return true;
+  }
+  return false;
+}
+
+#else  // POSIX
+
+class SharedPage {
+ public:
+  SharedPage() {
+    addr_ = mmap(nullptr, 4096, PROT_READ | PROT_WRITE,
+                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    shared_ = new (addr_) Shared;
+  }
+  ~SharedPage() { munmap(addr_, 4096); }
+  Shared* get() { return shared_; }
+
+  pid_t StartChild(const char* mode) {
+    pid_t pid = fork();
+    if (pid == 0) _exit(RunChild(mode, shared_));
+    return pid;
+  }
+  static int Reap(pid_t child) {
+    int status = 0;
+    if (waitpid(child, &status, 0) != child) return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+ private:
+  void* addr_;
+  Shared* shared_;
+};
+using Child = pid_t;
+
+bool MaybeRunChild(int, char**, int*) { return false; }
+
+#endif
+
+// Spins (yielding) until `n` threads are inside Wait() on `word`.
+void AwaitWaiters(const WaitWord& word, uint32_t n) {
+  while (word.num_waiters() < n) std::this_thread::yield();
+}
+
+TEST(WaitWordTest, ReturnsAtOnceWhenTheValueDiffers) {
+  WaitWord word(1);
+  EXPECT_TRUE(word.Wait(0, Deadline::Never()).ok());
+  EXPECT_EQ(word.num_waiters(), 0u);
+}
+
+TEST(WaitWordTest, ZeroFilledMemoryIsAWordHoldingZero) {
+  alignas(WaitWord) unsigned char buf[sizeof(WaitWord)];
+  std::memset(buf, 0, sizeof buf);
+  WaitWord* word = reinterpret_cast<WaitWord*>(buf);
+  EXPECT_EQ(word->value().load(), 0u);
+  EXPECT_TRUE(word->Wait(7, Deadline::Never()).ok());
+  EXPECT_TRUE(IsTimeout(word->Wait(0, Deadline::Now())));
+  word->ForgetInThisProcess();
+}
+
+TEST(WaitWordTest, NonBlockingWaitTimesOutAtOnce) {
+  WaitWord word;
+  absl::Status s = word.Wait(0, Deadline::Now());
+  EXPECT_TRUE(IsTimeout(s)) << s;
+  EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded);
+}
+
+TEST(WaitWordTest, TimesOutAfterAtLeastTheTimeout) {
+  WaitWord word;
+  const int64_t start = Deadline::NowNanos();
+  Deadline deadline = Deadline::After(absl::Milliseconds(100));
+  absl::Status s;
+  int returns = 0;
+  do {
+    s = word.Wait(0, deadline);
+    ++returns;
+  } while (s.ok());
+  EXPECT_TRUE(IsTimeout(s)) << s;
+  EXPECT_GE(Deadline::NowNanos() - start, 100 * 1000 * 1000);
+  EXPECT_GE(returns, 1);
+  EXPECT_EQ(word.num_waiters(), 0u);
+  word.ForgetInThisProcess();
+}
+
+TEST(WaitWordTest, WakeWithoutSleepersIsOk) {
+  WaitWord word;
+  word.value().store(1);
+  EXPECT_TRUE(word.Wake(1).ok());
+  EXPECT_TRUE(word.Wake(0).ok());
+  EXPECT_TRUE(word.WakeAll().ok());
+}
+
+TEST(WaitWordTest, WakesAThreadOfTheSameProcess) {
+  WaitWord word;
+  std::atomic<bool> saw_change{false};
+  std::thread sleeper([&] {
+    while (word.value().load() == 0) {
+      if (!word.Wait(0, Deadline::Never()).ok()) return;
+    }
+    saw_change = true;
+  });
+  AwaitWaiters(word, 1);
+  word.value().store(1);
+  EXPECT_TRUE(word.Wake(1).ok());
+  sleeper.join();
+  EXPECT_TRUE(saw_change);
+  word.ForgetInThisProcess();
+}
+
+TEST(WaitWordTest, WakeCountWakesAtLeastThatMany) {
+  WaitWord word;
+  std::atomic<int> returned{0};
+  std::vector<std::thread> sleepers;
+  for (int i = 0; i < 3; ++i) {
+    sleepers.emplace_back([&] {
+      // One wait each, on a value that never changes: only a wake (or a
+      // spurious return) ends it.
+      word.Wait(0, Deadline::Never()).IgnoreError();
+      returned.fetch_add(1);
+    });
+  }
+  AwaitWaiters(word, 3);
+  // The word never changes, so a wake sent before a sleeper reached the
+  // kernel would be lost on Linux: keep waking until two have returned.
+  while (returned.load() < 2) {
+    ASSERT_TRUE(word.Wake(2 - returned.load()).ok());
+    std::this_thread::yield();
+  }
+  while (returned.load() < 3) {
+    ASSERT_TRUE(word.WakeAll().ok());
+    std::this_thread::yield();
+  }
+  for (std::thread& t : sleepers) t.join();
+  EXPECT_EQ(word.num_waiters(), 0u);
+  word.ForgetInThisProcess();
+}
+
+TEST(WaitWordTest, WokenAcrossProcesses) {
+  SharedPage page;
+  Child child = page.StartChild("wait");
+  // The child is inside Wait() (asleep, or about to compare and sleep).
+  AwaitWaiters(page.get()->word, 1);
+  page.get()->word.value().store(1);
+  ASSERT_TRUE(page.get()->word.Wake(1).ok());
+  EXPECT_EQ(SharedPage::Reap(child), 0);
+  EXPECT_EQ(page.get()->word.num_waiters(), 0u);
+}
+
+TEST(WaitWordTest, WakeAllWakesEveryProcess) {
+  SharedPage page;
+  std::vector<Child> children;
+  for (int i = 0; i < 3; ++i) children.push_back(page.StartChild("wait"));
+  AwaitWaiters(page.get()->word, 3);
+  page.get()->word.value().store(1);
+  ASSERT_TRUE(page.get()->word.WakeAll().ok());
+  for (Child c : children) EXPECT_EQ(SharedPage::Reap(c), 0);
+}
+
+TEST(WaitWordTest, ChangeBeforeTheChildSleepsIsNotMissed) {
+  SharedPage page;
+  page.get()->word.value().store(1);
+  ASSERT_TRUE(page.get()->word.WakeAll().ok());
+  // The child finds the word already changed and must not sleep.
+  EXPECT_EQ(SharedPage::Reap(page.StartChild("wait")), 0);
+}
+
+TEST(WaitWordTest, TimesOutInAnotherProcess) {
+  SharedPage page;
+  EXPECT_EQ(SharedPage::Reap(page.StartChild("timeout")), 0);
+}
+
+}  // namespace
+}  // namespace mp
+
+int main(int argc, char** argv) {
+  int exit_code = 0;
+  if (mp::MaybeRunChild(argc, argv, &exit_code)) return exit_code;
+  testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
