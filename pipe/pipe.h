@@ -8,11 +8,16 @@
 // drained. Listener and Client (pipe/listener.h) make Connections between
 // unrelated processes.
 //
-// On the wire a message is Python's: a 4-byte big-endian length, or for
-// 2 GiB and more the length -1 and then an 8-byte length, followed by the
-// payload (on Windows named pipes: one pipe message, as Python sends it).
-// On Linux a duplex Pipe() is a socketpair and a one-way Pipe() a pipe; on
-// Windows both are overlapped message-mode named pipes.
+// Between a Listener and a Client a message is Python's on the wire: a
+// 4-byte big-endian length, or for 2 GiB and more the length -1 and then an
+// 8-byte length, followed by the payload (on Windows named pipes: one pipe
+// message, as Python sends it). Pipe() is mp's own on both ends, so it uses
+// whatever is fastest: on Linux a packet-mode pipe each way (a 64-byte round
+// trip costs what a raw pipe's does) with a socketpair beside it for
+// payloads over 4 KiB (streams at a socketpair's speed); each end then holds
+// three descriptors (two for a one-way end) where Python's holds one. Sends
+// block once 64 messages or the socket's buffer are waiting unread. On
+// Windows both kinds are overlapped message-mode named pipes, as in Python.
 //
 // A Connection is for one thread at a time, as in Python. Ends that a process
 // does not use must be closed (seed 003): EOF comes only once every copy of
@@ -39,6 +44,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -112,6 +118,7 @@ class Connection {
 
  private:
   friend class pipe_internal::ConnectionIo;
+  friend absl::StatusOr<std::pair<Connection, Connection>> Pipe(bool duplex);
 
   Connection(OwnedHandle handle, bool readable, bool writable);
 
@@ -144,6 +151,21 @@ class Connection {
   bool got_empty_message_ = false;
   // The overlapped event for this connection's reads and writes.
   OwnedHandle event_;
+#else
+  // Pipe()'s transport on Linux: each message is one packet of a
+  // packet-mode pipe (O_DIRECT), so one read takes exactly one message and
+  // leaves the next for whoever reads next (another process, say); a
+  // payload too large for a packet goes through `bulk_`, a socketpair,
+  // behind a packet that announces it. `handle_` is the incoming pipe (the
+  // outgoing one for a write-only end); `write_handle_` the outgoing pipe
+  // of a duplex end. Off: Python's framing on `handle_` alone.
+  bool packet_ = false;
+  OwnedHandle write_handle_;
+  OwnedHandle bulk_;
+  // The packet last read; holds a small message that a too-short buffer
+  // refused (`pending_inline_`).
+  std::unique_ptr<char[]> packet_buffer_;
+  bool pending_inline_ = false;
 #endif
 };
 

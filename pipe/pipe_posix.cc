@@ -1,6 +1,8 @@
-// POSIX: a Connection is a file descriptor, a stream socket or a pipe end,
-// carrying Python's framing.
+// POSIX: a Connection is either Python's framing on one stream (a socket or
+// pipe end from a Listener, Client or FromHandle), or Pipe()'s packet-mode
+// pipes with a socketpair for large payloads (see pipe.h).
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -9,7 +11,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <climits>
 #include <cstring>
 #include <utility>
 
@@ -23,6 +24,18 @@
 
 namespace mp {
 namespace {
+
+// The largest packet of a packet-mode pipe; a write up to this size is one
+// packet, and atomic.
+constexpr size_t kPacket = PIPE_BUF;
+// Packet tags: a message inside the packet, or one announced whose payload
+// follows on the bulk socket (the tag, then an 8-byte big-endian length).
+constexpr char kInline = 'i';
+constexpr char kBulk = 'b';
+constexpr size_t kBulkPacket = 9;
+// Each packet takes a page of the pipe's buffer: 256 KiB lets 64 messages
+// wait unread before a send blocks (a pipe's default, 64 KiB, only 16).
+constexpr int kPacketPipeSize = 256 << 10;
 
 // The peer's end is gone: Python's BrokenPipeError.
 absl::Status BrokenPipe() { return ErrnoError(EPIPE, "Connection.SendBytes"); }
@@ -59,39 +72,18 @@ class SigpipeGuard {
   bool mine_ = false;
 };
 
-}  // namespace
-
-absl::Status Connection::Init() {
-  struct stat st;
-  if (fstat(handle_.get(), &st) != 0) return LastOsError("fstat");
-  is_socket_ = S_ISSOCK(st.st_mode);
-  return absl::OkStatus();
-}
-
-void Connection::ResetState() { pending_length_.reset(); }
-
-absl::Status Connection::WriteMessage(absl::string_view payload) {
-  unsigned char header[pipe_internal::kLongHeader];
-  size_t header_size = pipe_internal::EncodeHeader(payload.size(), header);
-  // Header and payload leave in one call: no copy of the payload, and no
-  // small segment for Nagle to hold back on TCP.
-  struct iovec iov[2] = {
-      {header, header_size},
-      {const_cast<char*>(payload.data()), payload.size()},
-  };
-  struct iovec* next = iov;
-  int count = payload.empty() ? 1 : 2;
-  const int fd = handle_.get();
+// Writes all of `iov` to `fd`, a socket (`socket`) or a pipe.
+absl::Status WriteAll(int fd, bool socket, struct iovec* iov, int count) {
   while (count > 0) {
     ssize_t n;
-    if (is_socket_) {
+    if (socket) {
       struct msghdr msg = {};
-      msg.msg_iov = next;
+      msg.msg_iov = iov;
       msg.msg_iovlen = count;
       n = sendmsg(fd, &msg, MSG_NOSIGNAL);
     } else {
       SigpipeGuard guard;
-      n = writev(fd, next, count);
+      n = writev(fd, iov, count);
       if (n < 0 && errno == EPIPE) guard.ConsumeSigpipe();
     }
     if (n < 0) {
@@ -107,20 +99,46 @@ absl::Status Connection::WriteMessage(absl::string_view payload) {
       return ErrnoError(e, "Connection.SendBytes");
     }
     size_t done = static_cast<size_t>(n);
-    while (count > 0 && done >= next->iov_len) {
-      done -= next->iov_len;
-      ++next;
+    while (count > 0 && done >= iov->iov_len) {
+      done -= iov->iov_len;
+      ++iov;
       --count;
     }
     if (count > 0) {
-      next->iov_base = static_cast<char*>(next->iov_base) + done;
-      next->iov_len -= done;
+      iov->iov_base = static_cast<char*>(iov->iov_base) + done;
+      iov->iov_len -= done;
     }
   }
   return absl::OkStatus();
 }
 
-namespace {
+absl::Status WaitReadable(int fd, Deadline deadline) {
+  absl::StatusOr<bool> ready = pipe_internal::WaitFd(fd, POLLIN, deadline);
+  if (!ready.ok()) return ready.status();
+  if (!*ready) return TimeoutError("Connection.RecvBytes: timed out");
+  return absl::OkStatus();
+}
+
+// One read(2) of up to `size` bytes: the byte count, 0 at EOF.
+absl::StatusOr<size_t> ReadSome(int fd, char* out, size_t size,
+                                Deadline deadline) {
+  while (true) {
+    if (!deadline.IsNever()) {
+      absl::Status s = WaitReadable(fd, deadline);
+      if (!s.ok()) return s;
+    }
+    ssize_t n = read(fd, out, size > SSIZE_MAX ? SSIZE_MAX : size);
+    if (n >= 0) return static_cast<size_t>(n);
+    int e = errno;
+    if (e == EINTR) continue;
+    if (e == EAGAIN || e == EWOULDBLOCK) {
+      absl::Status s = WaitReadable(fd, deadline);
+      if (!s.ok()) return s;
+      continue;
+    }
+    return ErrnoError(e, "Connection.RecvBytes");
+  }
+}
 
 enum class AtStart { kEofIsEof, kEofIsTruncation };
 
@@ -130,52 +148,116 @@ absl::Status ReadExact(int fd, char* out, size_t size, Deadline deadline,
                        AtStart at_start) {
   size_t done = 0;
   while (done < size) {
-    if (!deadline.IsNever()) {
-      absl::StatusOr<bool> ready = pipe_internal::WaitFd(fd, POLLIN, deadline);
-      if (!ready.ok()) return ready.status();
-      if (!*ready) return TimeoutError("Connection.RecvBytes: timed out");
-    }
-    // At most SSIZE_MAX per call; large messages take several anyway.
-    size_t want = size - done;
-    if (want > SSIZE_MAX) want = SSIZE_MAX;
-    ssize_t n = read(fd, out + done, want);
-    if (n > 0) {
-      done += static_cast<size_t>(n);
-      continue;
-    }
-    if (n == 0) {
+    absl::StatusOr<size_t> n = ReadSome(fd, out + done, size - done, deadline);
+    if (!n.ok()) return n.status();
+    if (*n == 0) {
       if (done == 0 && at_start == AtStart::kEofIsEof) return EofError();
       return absl::DataLossError("got end of file during message");
     }
-    int e = errno;
-    if (e == EINTR) continue;
-    if (e == EAGAIN || e == EWOULDBLOCK) {
-      absl::StatusOr<bool> ready = pipe_internal::WaitFd(fd, POLLIN, deadline);
-      if (!ready.ok()) return ready.status();
-      if (!*ready) return TimeoutError("Connection.RecvBytes: timed out");
-      continue;
-    }
-    return ErrnoError(e, "Connection.RecvBytes");
+    done += *n;
   }
   return absl::OkStatus();
 }
 
+void EncodeLength64(uint64_t length, char* out) {
+  for (int i = 0; i < 8; ++i) {
+    out[i] = static_cast<char>((length >> (56 - 8 * i)) & 0xff);
+  }
+}
+
 }  // namespace
+
+absl::Status Connection::Init() {
+  struct stat st;
+  if (fstat(handle_.get(), &st) != 0) return LastOsError("fstat");
+  is_socket_ = S_ISSOCK(st.st_mode);
+  return absl::OkStatus();
+}
+
+void Connection::ResetState() {
+  pending_length_.reset();
+  pending_inline_ = false;
+  write_handle_.reset();
+  bulk_.reset();
+}
+
+absl::Status Connection::WriteMessage(absl::string_view payload) {
+  char* data = const_cast<char*>(payload.data());
+  if (!packet_) {
+    unsigned char header[pipe_internal::kLongHeader];
+    size_t header_size = pipe_internal::EncodeHeader(payload.size(), header);
+    // Header and payload leave in one call: no copy of the payload, and no
+    // small segment for Nagle to hold back on TCP.
+    struct iovec iov[2] = {{header, header_size}, {data, payload.size()}};
+    return WriteAll(handle_.get(), is_socket_, iov, payload.empty() ? 1 : 2);
+  }
+  const int pipe_fd =
+      write_handle_.valid() ? write_handle_.get() : handle_.get();
+  if (payload.size() < kPacket) {
+    char tag = kInline;
+    struct iovec iov[2] = {{&tag, 1}, {data, payload.size()}};
+    return WriteAll(pipe_fd, /*socket=*/false, iov, payload.empty() ? 1 : 2);
+  }
+  // What fits in the socket's buffer goes first, so the reader that the
+  // announcement wakes finds data; the announcement must come before the
+  // rest, which the reader has to drain for the send to finish.
+  size_t early = 0;
+  while (true) {
+    ssize_t n =
+        send(bulk_.get(), data, payload.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n >= 0) {
+      early = static_cast<size_t>(n);
+      break;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    if (errno == EPIPE || errno == ECONNRESET) return BrokenPipe();
+    return LastOsError("Connection.SendBytes");
+  }
+  char announce[kBulkPacket] = {kBulk};
+  EncodeLength64(payload.size(), announce + 1);
+  struct iovec head = {announce, sizeof announce};
+  absl::Status s = WriteAll(pipe_fd, /*socket=*/false, &head, 1);
+  if (!s.ok() || early == payload.size()) return s;
+  struct iovec body = {data + early, payload.size() - early};
+  return WriteAll(bulk_.get(), /*socket=*/true, &body, 1);
+}
 
 absl::StatusOr<uint64_t> Connection::PeekLength(Deadline deadline) {
   if (pending_length_.has_value()) return *pending_length_;
+  const int fd = handle_.get();
+  if (packet_) {
+    if (packet_buffer_ == nullptr) packet_buffer_.reset(new char[kPacket]);
+    // A whole packet, exactly one message; nothing of the next is taken.
+    absl::StatusOr<size_t> n =
+        ReadSome(fd, packet_buffer_.get(), kPacket, deadline);
+    if (!n.ok()) return n.status();
+    if (*n == 0) return EofError();
+    if (packet_buffer_[0] == kInline) {
+      pending_inline_ = true;
+      pending_length_ = *n - 1;
+      return *pending_length_;
+    }
+    if (packet_buffer_[0] != kBulk || *n != kBulkPacket) {
+      return absl::DataLossError("bad message on the pipe");
+    }
+    pending_inline_ = false;
+    pending_length_ = pipe_internal::DecodeLongLength(
+        reinterpret_cast<const unsigned char*>(packet_buffer_.get() + 1));
+    return *pending_length_;
+  }
   unsigned char header[pipe_internal::kLongHeader];
   char* raw = reinterpret_cast<char*>(header);
-  absl::Status s = ReadExact(handle_.get(), raw, pipe_internal::kShortHeader,
-                             deadline, AtStart::kEofIsEof);
+  absl::Status s = ReadExact(fd, raw, pipe_internal::kShortHeader, deadline,
+                             AtStart::kEofIsEof);
   if (!s.ok()) return s;
   uint64_t length = 0;
   switch (pipe_internal::DecodeShortHeader(header, &length)) {
     case pipe_internal::ShortHeader::kLength:
       break;
     case pipe_internal::ShortHeader::kLongFollows:
-      s = ReadExact(handle_.get(), raw + pipe_internal::kShortHeader, 8,
-                    deadline, AtStart::kEofIsTruncation);
+      s = ReadExact(fd, raw + pipe_internal::kShortHeader, 8, deadline,
+                    AtStart::kEofIsTruncation);
       if (!s.ok()) return s;
       length =
           pipe_internal::DecodeLongLength(header + pipe_internal::kShortHeader);
@@ -192,7 +274,13 @@ absl::Status Connection::ReadPayload(char* out, uint64_t length,
   // Whatever happens now, the header is spent: on an error the stream is
   // out of step and the next receive must not reuse it.
   pending_length_.reset();
-  return ReadExact(handle_.get(), out, static_cast<size_t>(length), deadline,
+  if (packet_ && pending_inline_) {
+    pending_inline_ = false;
+    if (length > 0) std::memcpy(out, packet_buffer_.get() + 1, length);
+    return absl::OkStatus();
+  }
+  const int fd = packet_ ? bulk_.get() : handle_.get();
+  return ReadExact(fd, out, static_cast<size_t>(length), deadline,
                    AtStart::kEofIsTruncation);
 }
 
@@ -201,7 +289,11 @@ absl::StatusOr<bool> Connection::PollUntil(Deadline deadline) {
   return pipe_internal::WaitFd(handle_.get(), POLLIN, deadline);
 }
 
-absl::StatusOr<std::pair<Connection, Connection>> Pipe(bool duplex) {
+namespace {
+
+// Pipe() on a kernel without packet-mode pipes (before Linux 3.4): Python's
+// choice, a socketpair or a pipe with Python's framing.
+absl::StatusOr<std::pair<Connection, Connection>> StreamPipe(bool duplex) {
   int fds[2];
   if (duplex) {
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
@@ -212,14 +304,52 @@ absl::StatusOr<std::pair<Connection, Connection>> Pipe(bool duplex) {
   }
   OwnedHandle a(fds[0]), b(fds[1]);
   absl::StatusOr<Connection> first =
-      Connection::FromHandle(std::move(a), /*readable=*/true,
-                             /*writable=*/duplex);
+      Connection::FromHandle(std::move(a), /*readable=*/true, duplex);
   if (!first.ok()) return first.status();
   absl::StatusOr<Connection> second =
-      Connection::FromHandle(std::move(b), /*readable=*/duplex,
-                             /*writable=*/true);
+      Connection::FromHandle(std::move(b), duplex, /*writable=*/true);
   if (!second.ok()) return second.status();
   return std::make_pair(*std::move(first), *std::move(second));
+}
+
+// A packet-mode pipe: [0] reads, [1] writes.
+absl::Status PacketPipe(OwnedHandle out[2]) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC | O_DIRECT) != 0) return LastOsError("pipe2");
+  out[0].reset(fds[0]);
+  out[1].reset(fds[1]);
+  // Best effort: a user over the kernel's pipe-buffer quota keeps 16.
+  fcntl(fds[1], F_SETPIPE_SZ, kPacketPipeSize);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::pair<Connection, Connection>> Pipe(bool duplex) {
+  OwnedHandle forth[2], back[2];
+  absl::Status s = PacketPipe(forth);
+  if (absl::IsInvalidArgument(s)) return StreamPipe(duplex);
+  if (!s.ok()) return s;
+  if (duplex) {
+    s = PacketPipe(back);
+    if (!s.ok()) return s;
+  }
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    return LastOsError("socketpair");
+  }
+  // Python's order: the first end reads (and in duplex also writes).
+  Connection first(std::move(forth[0]), /*readable=*/true, duplex);
+  Connection second(duplex ? std::move(back[0]) : std::move(forth[1]), duplex,
+                    /*writable=*/true);
+  first.packet_ = second.packet_ = true;
+  first.bulk_.reset(sv[0]);
+  second.bulk_.reset(sv[1]);
+  if (duplex) {
+    first.write_handle_ = std::move(back[1]);
+    second.write_handle_ = std::move(forth[1]);
+  }
+  return std::make_pair(std::move(first), std::move(second));
 }
 
 }  // namespace mp
