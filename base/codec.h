@@ -23,13 +23,13 @@
 // std::basic_string types), std::vector, std::array, std::pair, std::tuple,
 // std::optional, std::variant, std::monostate, absl::Duration, maps and sets
 // with unique keys (std::map, std::set, std::unordered_map,
-// std::unordered_set, absl::flat_hash_map, absl::btree_set, ...: any
-// container with key_type whose insert() reports whether it inserted),
-// trivially copyable structs, user types with MpEncode/MpDecode (below), and
-// nested combinations of all of these. absl::string_view, std::string_view
-// and absl::Span<T> can be encoded (as std::string / std::vector<T>) but not
-// decoded. Raw pointers, C arrays and anything else fail to compile with a
-// message saying so.
+// std::unordered_set, absl::flat_hash_map, absl::flat_hash_set, or any other
+// container with a key_type whose insert() returns an (iterator, bool)
+// pair), mp::OwnedHandle, trivially copyable structs, user types with
+// MpEncode/MpDecode (below), and nested combinations of all of these.
+// absl::string_view, std::string_view and absl::Span<T> can be encoded (as
+// std::string / std::vector<T>) but not decoded. Raw pointers, C arrays and
+// anything else fail to compile with a message saying so.
 //
 // User types. Define two functions that ADL finds, usually hidden friends:
 //
@@ -51,20 +51,21 @@
 // (as free functions in the enum's namespace), to check the value.
 //
 // Trivially copyable types without MpEncode/MpDecode are copied bitwise:
-// their object representation is the wire format, and a std::vector, std::
-// array or std::basic_string of them is a single memcpy. The codec cannot
-// look inside such a struct, so decoding accepts any bytes for it. That is
-// right for plain data (integers, floating point, characters, enums used as
-// plain numbers), and wrong for:
-//   - bool members: a byte other than 0 or 1 makes a bool that is undefined
-//     behaviour to use. mp does not try to guess: a struct with a bool member
-//     that may receive bytes it did not produce (anything from another
-//     process counts) should define MpEncode/MpDecode, whose Read(bool)
-//     checks the byte. A bool on its own, or in any container, is checked.
-//   - pointers (an address means nothing in another process), including
-//     captured references in lambdas: such lambdas are refused only because
-//     they are not default-constructible, a struct holding a pointer is not.
-//   - invariants between members, and enums with a closed set of values.
+// their object representation is the wire format, and a std::vector,
+// std::array or std::basic_string of them is a single memcpy. The codec
+// cannot look inside such a struct, so its decoder accepts any bytes. That
+// is right for plain data (integers, floating point, characters, enums used
+// as plain numbers) and wrong for:
+//   - bool members. A byte other than 0 or 1 makes a bool whose use is
+//     undefined behaviour, and C++17 cannot detect a bool member. The rule:
+//     a struct with a bool member defines MpEncode/MpDecode, whose
+//     Read(bool) checks the byte (a bool on its own, in a container, pair,
+//     tuple, optional or std::array, is always checked).
+//   - pointers (an address means nothing in another process). A raw pointer
+//     on its own does not compile, nor does a lambda (not default-
+//     constructible), but a struct holding a pointer looks like plain data.
+//   - invariants between members, and enums with a closed set of values:
+//     MpDecode is where those are checked.
 // Padding bytes travel too (their content is whatever was in memory).
 //
 // OS handles travel beside the bytes: an Encoder given a handle table
@@ -471,7 +472,8 @@ struct Codec {
     static_assert(kCategory != Category::kPointer,
                   "mp cannot encode a raw pointer: the address means nothing "
                   "in another process; send the value it points to (or a "
-                  "std::optional of it)");
+                  "std::optional of it), and an OS handle with "
+                  "Encoder::AddHandle or as an mp::OwnedHandle");
     static_assert(kCategory != Category::kCArray,
                   "mp does not encode C arrays: use std::array, std::vector "
                   "or std::string (a string literal needs std::string or "
