@@ -56,6 +56,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "base/codec.h"
 #include "base/deadline.h"
 #include "base/handle.h"
 
@@ -101,6 +102,17 @@ class Connection {
   absl::StatusOr<size_t> RecvBytesInto(absl::Span<char> buffer,
                                        size_t offset = 0);
 
+  // Sends `obj` as one message, encoded by the codec (base/codec.h):
+  // Python's send(). Values that hold OS handles cannot go this way (pass
+  // them as Process arguments instead).
+  template <typename T>
+  absl::Status Send(const T& obj);
+
+  // Receives one message and decodes it as a T: Python's recv(). Bytes that
+  // are not a T give mp::DecodeError (and are consumed).
+  template <typename T>
+  absl::StatusOr<T> Recv();
+
   // Whether a message (or EOF) can be received without blocking, waiting up
   // to `timeout` for one: ZeroDuration() does not block, InfiniteDuration()
   // waits forever.
@@ -115,6 +127,12 @@ class Connection {
   // The OS handle (Python's fileno()): a file descriptor on POSIX, a HANDLE
   // or SOCKET on Windows; kInvalidHandle once closed.
   NativeHandle handle() const { return handle_.get(); }
+
+  // The codec's customisation point: a Connection passed as a Process
+  // argument travels as its OS handles (and any message it had started to
+  // receive). Encoding a closed connection fails.
+  friend void MpEncode(Encoder& e, const Connection& c);
+  friend absl::Status MpDecode(Decoder& d, Connection& c);
 
  private:
   friend class pipe_internal::ConnectionIo;
@@ -168,6 +186,22 @@ class Connection {
   bool pending_inline_ = false;
 #endif
 };
+
+template <typename T>
+absl::Status Connection::Send(const T& obj) {
+  absl::Status s = CheckWritable();
+  if (!s.ok()) return s;
+  absl::StatusOr<std::string> bytes = ::mp::Encode(obj);
+  if (!bytes.ok()) return bytes.status();
+  return WriteMessage(*bytes);
+}
+
+template <typename T>
+absl::StatusOr<T> Connection::Recv() {
+  absl::StatusOr<std::string> bytes = RecvBytes();
+  if (!bytes.ok()) return bytes.status();
+  return ::mp::Decode<T>(*bytes);
+}
 
 // Returns the two ends of a new pipe. Duplex: both ends send and receive.
 // One-way: (reader, writer).

@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -288,6 +289,83 @@ TEST(PipeForkTest, WriterDyingMidMessageIsReported) {
   EXPECT_EQ(m.status().code(), absl::StatusCode::kDataLoss) << m.status();
   EXPECT_FALSE(IsEof(m.status()));
   EXPECT_EQ(Reap(child), 0);
+}
+
+// A receive takes exactly one message, so two processes that take turns on
+// one end (as Queue's readers do under a lock) each get whole messages and
+// lose none -- small ones and large ones.
+TEST(PipeForkTest, ReadersTakingTurnsGetWholeMessagesInOrder) {
+  auto [reader, writer] = MakePipe(/*duplex=*/false);
+  const std::string big(100000, 'B');
+  ASSERT_TRUE(writer.SendBytes("1").ok());
+  ASSERT_TRUE(writer.SendBytes("2").ok());
+  std::thread big_sender([&writer = writer, &big] {
+    EXPECT_TRUE(writer.SendBytes(big).ok());
+    EXPECT_TRUE(writer.SendBytes("4").ok());
+  });
+  // The child takes one message and reports it.
+  auto [report_r, report_w] = MakePipe(/*duplex=*/false);
+  pid_t child = Fork([&reader = reader, &report_w = report_w] {
+    absl::StatusOr<std::string> m = reader.RecvBytes();
+    return m.ok() && report_w.SendBytes(*m).ok() ? 0 : 2;
+  });
+  EXPECT_EQ(Reap(child), 0);
+  EXPECT_EQ(*report_r.RecvBytes(), "1");
+  EXPECT_EQ(*reader.RecvBytes(), "2");
+  child = Fork([&reader = reader, &report_w = report_w] {
+    absl::StatusOr<std::string> m = reader.RecvBytes();
+    return m.ok() && report_w.SendBytes(*m).ok() ? 0 : 2;
+  });
+  absl::StatusOr<std::string> from_child = report_r.RecvBytes();
+  EXPECT_EQ(Reap(child), 0);
+  ASSERT_TRUE(from_child.ok()) << from_child.status();
+  EXPECT_TRUE(*from_child == big);
+  EXPECT_EQ(*reader.RecvBytes(), "4");
+  big_sender.join();
+}
+
+// Small messages from several processes at once never interleave.
+TEST(PipeForkTest, ConcurrentSmallSendsArriveWhole) {
+  constexpr int kWriters = 4, kEach = 200;
+  auto [reader, writer] = MakePipe(/*duplex=*/false);
+  std::vector<pid_t> pids;
+  for (int w = 0; w < kWriters; ++w) {
+    pids.push_back(Fork([w, &reader = reader, &writer = writer] {
+      reader.Close().IgnoreError();
+      for (int i = 0; i < kEach; ++i) {
+        std::string m(100 + w * 500, static_cast<char>('a' + w));
+        absl::StrAppend(&m, ":", i);
+        if (!writer.SendBytes(m).ok()) return 2;
+      }
+      return 0;
+    }));
+  }
+  ASSERT_TRUE(writer.Close().ok());
+  std::vector<int> next(kWriters, 0);
+  while (true) {
+    absl::StatusOr<std::string> m = reader.RecvBytes();
+    if (IsEof(m.status())) break;
+    ASSERT_TRUE(m.ok()) << m.status();
+    int w = (*m)[0] - 'a';
+    ASSERT_GE(w, 0);
+    ASSERT_LT(w, kWriters);
+    EXPECT_EQ(*m,
+              absl::StrCat(std::string(100 + w * 500, 'a' + w), ":", next[w]));
+    ++next[w];
+  }
+  for (int w = 0; w < kWriters; ++w) EXPECT_EQ(next[w], kEach);
+  for (pid_t pid : pids) EXPECT_EQ(Reap(pid), 0);
+}
+
+// Sends do not block while a modest number of messages wait unread.
+TEST(PipeForkTest, SixtyFourMessagesWaitWithoutAReader) {
+  auto [reader, writer] = MakePipe(/*duplex=*/true);
+  for (int i = 0; i < 64; ++i) {
+    ASSERT_TRUE(writer.SendBytes(absl::StrCat("message ", i)).ok());
+  }
+  for (int i = 0; i < 64; ++i) {
+    EXPECT_EQ(*reader.RecvBytes(), absl::StrCat("message ", i));
+  }
 }
 
 }  // namespace

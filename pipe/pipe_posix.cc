@@ -12,9 +12,11 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/codec.h"
 #include "base/os_error.h"
 #include "base/status.h"
 #include "pipe/internal/connection_io.h"
@@ -287,6 +289,59 @@ absl::Status Connection::ReadPayload(char* out, uint64_t length,
 absl::StatusOr<bool> Connection::PollUntil(Deadline deadline) {
   if (pending_length_.has_value()) return true;
   return pipe_internal::WaitFd(handle_.get(), POLLIN, deadline);
+}
+
+void MpEncode(Encoder& e, const Connection& c) {
+  if (c.closed()) {
+    e.Fail(ClosedError("cannot pass a closed Connection"));
+    return;
+  }
+  e.Write(c.readable_, c.writable_, c.is_socket_, c.packet_);
+  e.AddHandle(c.handle_.get()).IgnoreError();  // a failure fails `e`
+  e.Write(c.write_handle_.valid());
+  if (c.write_handle_.valid()) e.AddHandle(c.write_handle_.get()).IgnoreError();
+  e.Write(c.bulk_.valid());
+  if (c.bulk_.valid()) e.AddHandle(c.bulk_.get()).IgnoreError();
+  // A message whose header this end already read goes along with it.
+  e.Write(c.pending_length_, c.pending_inline_);
+  if (c.pending_inline_ && c.pending_length_.has_value()) {
+    e.Write(absl::string_view(c.packet_buffer_.get() + 1,
+                              static_cast<size_t>(*c.pending_length_)));
+  }
+}
+
+absl::Status MpDecode(Decoder& d, Connection& c) {
+  Connection out;
+  bool has_write = false, has_bulk = false;
+  absl::Status s =
+      d.Read(out.readable_, out.writable_, out.is_socket_, out.packet_);
+  if (!s.ok()) return s;
+  if (!out.readable_ && !out.writable_) {
+    return DecodeError("Connection: neither readable nor writable");
+  }
+  s = d.Read(out.handle_, has_write);
+  if (s.ok() && has_write) s = d.Read(out.write_handle_);
+  if (s.ok()) s = d.Read(has_bulk);
+  if (s.ok() && has_bulk) s = d.Read(out.bulk_);
+  if (s.ok()) s = d.Read(out.pending_length_, out.pending_inline_);
+  if (!s.ok()) return s;
+  if (out.packet_ != has_bulk) {
+    return DecodeError("Connection: a pipe's bulk socket is missing");
+  }
+  if (out.pending_inline_) {
+    std::string message;
+    s = d.Read(message);
+    if (!s.ok()) return s;
+    if (!out.packet_ || !out.pending_length_.has_value() ||
+        message.size() != *out.pending_length_ || message.size() >= kPacket) {
+      return DecodeError("Connection: bad pending message");
+    }
+    out.packet_buffer_.reset(new char[kPacket]);
+    out.packet_buffer_[0] = kInline;
+    std::memcpy(out.packet_buffer_.get() + 1, message.data(), message.size());
+  }
+  c = std::move(out);
+  return absl::OkStatus();
 }
 
 namespace {

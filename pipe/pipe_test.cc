@@ -307,7 +307,9 @@ TEST(PipeTest, FromHandleRejectsBadArguments) {
   EXPECT_EQ(Connection::FromHandle(OwnedHandle()).status().code(),
             absl::StatusCode::kInvalidArgument);
   auto [a, b] = MakePipe(/*duplex=*/true);
-  absl::StatusOr<OwnedHandle> dup = OwnedHandle(a.handle()).Duplicate();
+  OwnedHandle borrowed(a.handle());
+  absl::StatusOr<OwnedHandle> dup = borrowed.Duplicate();
+  borrowed.release();  // still `a`'s
   ASSERT_TRUE(dup.ok());
   absl::StatusOr<Connection> neither =
       Connection::FromHandle(*std::move(dup), false, false);
