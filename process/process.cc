@@ -1,0 +1,1046 @@
+// Process and the module functions: everything but the platform parts
+// (process_posix.cc, process_win.cc) and the launcher (base/launch.h).
+#include "process/process.h"
+
+#include <cxxabi.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <typeinfo>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "base/codec.h"
+#include "base/handle.h"
+#include "base/launch.h"
+#include "base/status.h"
+#include "process/internal/state.h"
+#include "process/internal/target.h"
+
+namespace mp {
+namespace process_internal {
+
+// Process's private parts, for the code below that is not a member.
+struct ProcessAccess {
+  static ProcessState& State(Process& p) { return *p.state_; }
+  static std::unique_ptr<Target>& TargetOf(Process& p) { return p.target_; }
+};
+
+namespace {
+
+constexpr uint32_t kSpawnMagic = 0x3150706d;  // "mpP1"
+
+constexpr absl::string_view kMissingChildMain =
+    "this program was started as a spawned child process, but its main() "
+    "did not call mp::ChildMain(argc, argv) first (the counterpart of "
+    "Python's `if __name__ == \"__main__\":` guard); add that line at the "
+    "top of main()";
+
+// Set by the platform file's static check, before main().
+std::atomic<bool> spawned_child{false};
+std::atomic<bool> child_main_called{false};
+
+struct Registry {
+  absl::Mutex mu;
+  std::vector<FunctionEntry> functions ABSL_GUARDED_BY(mu);
+  std::vector<ClassEntry> classes ABSL_GUARDED_BY(mu);
+};
+
+Registry& GetRegistry() {
+  static Registry* registry = new Registry;
+  return *registry;
+}
+
+struct Globals {
+  std::shared_ptr<ProcessState> current;
+  std::shared_ptr<ProcessState> parent;
+  // Started children not yet seen to end.
+  std::vector<std::shared_ptr<ProcessState>> children;
+  // Python's _process_counter: the last identity number handed out.
+  int counter = 0;
+  std::optional<StartMethod> default_method;
+  bool atexit_registered = false;
+  bool forked_child = false;
+};
+
+Globals& G() {
+  static Globals* globals = new Globals;
+  return *globals;
+}
+
+// The current process's state, made on first use (as "MainProcess").
+ProcessState& Current() ABSL_EXCLUSIVE_LOCKS_REQUIRED(GlobalMutex()) {
+  Globals& g = G();
+  if (g.current == nullptr) {
+    g.current = std::make_shared<ProcessState>(Kind::kCurrent);
+    absl::MutexLock lock(&g.current->mu);
+    g.current->name = "MainProcess";
+    g.current->name_set = true;
+    g.current->authkey = RandomBytes(32);
+  }
+  return *g.current;
+}
+
+StartMethod DefaultMethod() ABSL_EXCLUSIVE_LOCKS_REQUIRED(GlobalMutex()) {
+  Globals& g = G();
+  if (!g.default_method.has_value()) {
+    g.default_method = PlatformStartMethods().front();
+  }
+  return *g.default_method;
+}
+
+absl::StatusOr<StartMethod> ParseStartMethod(absl::string_view name) {
+  for (StartMethod m : PlatformStartMethods()) {
+    if (name == StartMethodName(m)) return m;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("cannot find context for '", name, "'"));
+}
+
+std::string Demangle(const char* mangled) {
+  int status = 0;
+  char* out = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
+  if (out == nullptr) return mangled;
+  std::string name(out);
+  std::free(out);
+  return name;
+}
+
+// Python's type(self).__name__: the class name without its namespaces.
+std::string ClassName(const std::type_info& type) {
+  std::string name = Demangle(type.name());
+  size_t end = name.find('<');
+  size_t colon = name.rfind("::", end);
+  return colon == std::string::npos ? name : name.substr(colon + 2);
+}
+
+// What Python prints for a child that failed.
+void ReportFailure(const std::string& name, const std::string& what) {
+  std::fflush(stdout);
+  std::fprintf(stderr, "Process %s:\n%s\n", name.c_str(), what.c_str());
+  std::fflush(stderr);
+}
+
+absl::Status ClosedProcess() { return ClosedError("process object is closed"); }
+
+absl::Status MovedFrom() {
+  return absl::FailedPreconditionError("process object was moved from");
+}
+
+void RemoveChild(const ProcessState* s) {
+  absl::MutexLock lock(&GlobalMutex());
+  std::vector<std::shared_ptr<ProcessState>>& c = G().children;
+  c.erase(std::remove_if(c.begin(), c.end(),
+                         [s](const std::shared_ptr<ProcessState>& p) {
+                           return p.get() == s;
+                         }),
+          c.end());
+}
+
+std::shared_ptr<ChildProcess> ChildOf(ProcessState& s) {
+  absl::MutexLock lock(&s.mu);
+  return s.child;
+}
+
+void RecordExit(ProcessState& s, int code) {
+  {
+    absl::MutexLock lock(&s.mu);
+    s.exit_code = code;
+  }
+  RemoveChild(&s);
+}
+
+// The child's exit code if it has ended (reaping it), else nullopt.
+std::optional<int> PollChild(ProcessState& s) {
+  {
+    absl::MutexLock lock(&s.mu);
+    if (s.exit_code.has_value()) return s.exit_code;
+  }
+  std::shared_ptr<ChildProcess> child = ChildOf(s);
+  if (child == nullptr) return std::nullopt;
+  absl::StatusOr<int> code = child->Wait(absl::ZeroDuration());
+  if (!code.ok()) return std::nullopt;
+  RecordExit(s, *code);
+  return *code;
+}
+
+absl::Status JoinChild(ProcessState& s, absl::Duration timeout) {
+  {
+    absl::MutexLock lock(&s.mu);
+    if (s.exit_code.has_value()) return absl::OkStatus();
+  }
+  std::shared_ptr<ChildProcess> child = ChildOf(s);
+  if (child == nullptr) return ClosedProcess();
+  absl::StatusOr<int> code = child->Wait(timeout);
+  if (!code.ok()) return code.status();
+  RecordExit(s, *code);
+  return absl::OkStatus();
+}
+
+// Python's _cleanup() and active_children(): the children still running,
+// reaping the others.
+std::vector<std::shared_ptr<ProcessState>> RunningChildren() {
+  std::vector<std::shared_ptr<ProcessState>> all;
+  {
+    absl::MutexLock lock(&GlobalMutex());
+    all = G().children;
+  }
+  std::vector<std::shared_ptr<ProcessState>> running;
+  for (std::shared_ptr<ProcessState>& s : all) {
+    if (!PollChild(*s).has_value()) running.push_back(std::move(s));
+  }
+  return running;
+}
+
+// Python's util._exit_function: terminate the daemons, join everyone.
+void ExitFunction() {
+  for (const std::shared_ptr<ProcessState>& s : RunningChildren()) {
+    bool daemon;
+    {
+      absl::MutexLock lock(&s->mu);
+      daemon = s->daemon;
+    }
+    std::shared_ptr<ChildProcess> child = ChildOf(*s);
+    if (daemon && child != nullptr) child->Terminate().IgnoreError();
+  }
+  for (const std::shared_ptr<ProcessState>& s : RunningChildren()) {
+    JoinChild(*s, absl::InfiniteDuration()).IgnoreError();
+  }
+}
+
+void ExitFunctionAtExit() { ExitFunction(); }
+
+void ComplainIfChildMainMissing() {
+  if (child_main_called.load()) return;
+  std::fflush(stdout);
+  std::fprintf(stderr, "mp: %s\n", std::string(kMissingChildMain).c_str());
+  std::fflush(stderr);
+  std::_Exit(1);
+}
+
+// Publishes a started child: the registry, the exit-time join.
+void AddChild(std::shared_ptr<ProcessState> s)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(GlobalMutex()) {
+  Globals& g = G();
+  g.children.push_back(std::move(s));
+  if (!g.atexit_registered) {
+    g.atexit_registered = true;
+    std::atexit(&ExitFunctionAtExit);
+  }
+}
+
+[[noreturn]] void FinishChild(int code, bool forked) {
+  ExitFunction();
+  FlushStdio();
+  // A fork child must not run the parent's exit handlers and static
+  // destructors (Python's os._exit); a spawned child is a program of its
+  // own and exits like one.
+  if (forked) std::_Exit(code);
+  std::exit(code);
+}
+
+[[noreturn]] void DieInSpawnedChild(const absl::Status& status) {
+  std::fflush(stdout);
+  std::fprintf(stderr, "mp: spawned child: %s\n", status.ToString().c_str());
+  std::fflush(stderr);
+  std::exit(1);
+}
+
+// The spawn payload's fixed part.
+struct SpawnHeader {
+  uint32_t magic = 0;
+  std::string name;
+  std::vector<int> identity;
+  bool daemon = false;
+  std::string authkey;
+  std::string parent_name;
+  // (name, file) of the registered class, or of the registered function.
+  std::optional<std::pair<std::string, std::string>> class_key;
+  std::optional<std::pair<std::string, std::string>> function_key;
+
+  friend void MpEncode(Encoder& e, const SpawnHeader& h) {
+    e.Write(h.magic, h.name, h.identity, h.daemon, h.authkey, h.parent_name,
+            h.class_key, h.function_key);
+  }
+  friend absl::Status MpDecode(Decoder& d, SpawnHeader& h) {
+    absl::Status s = d.Read(h.magic);
+    if (!s.ok()) return s;
+    if (h.magic != kSpawnMagic) {
+      return DecodeError("not a spawn payload of this version of mp");
+    }
+    return d.Read(h.name, h.identity, h.daemon, h.authkey, h.parent_name,
+                  h.class_key, h.function_key);
+  }
+};
+
+// Builds the Process a spawned child runs from its payload, and makes the
+// child's globals say who it is.
+absl::StatusOr<std::unique_ptr<Process>> DecodeSpawned(LaunchInfo& info) {
+  Decoder d(info.payload, &info.handles);
+  SpawnHeader h;
+  absl::Status s = d.Read(h);
+  if (!s.ok()) return s;
+  std::optional<ClassEntry> class_entry;
+  std::optional<FunctionEntry> function_entry;
+  {
+    Registry& r = GetRegistry();
+    absl::MutexLock lock(&r.mu);
+    if (h.class_key.has_value()) {
+      for (const ClassEntry& e : r.classes) {
+        if (h.class_key->first == e.name && h.class_key->second == e.file) {
+          class_entry = e;
+        }
+      }
+      if (!class_entry.has_value()) {
+        return absl::NotFoundError(absl::StrCat("class ", h.class_key->first,
+                                                " is not registered here"));
+      }
+    }
+    if (h.function_key.has_value()) {
+      for (const FunctionEntry& e : r.functions) {
+        if (h.function_key->first == e.name &&
+            h.function_key->second == e.file) {
+          function_entry = e;
+        }
+      }
+      if (!function_entry.has_value()) {
+        return absl::NotFoundError(absl::StrCat(
+            "function ", h.function_key->first, " is not registered here"));
+      }
+    }
+  }
+  std::unique_ptr<Process> process;
+  if (class_entry.has_value()) {
+    absl::StatusOr<std::unique_ptr<Process>> p = class_entry->create(d);
+    if (!p.ok()) return p.status();
+    process = *std::move(p);
+  } else {
+    process = std::make_unique<Process>();
+  }
+  if (function_entry.has_value()) {
+    absl::StatusOr<std::unique_ptr<Target>> t =
+        function_entry->decode(function_entry->function, d);
+    if (!t.ok()) return t.status();
+    ProcessAccess::TargetOf(*process) = *std::move(t);
+  }
+  if (d.remaining() != 0) {
+    return DecodeError(
+        absl::StrCat("spawn payload has ", d.remaining(), " bytes left over"));
+  }
+
+  ProcessState& ps = ProcessAccess::State(*process);
+  ps.identity = h.identity;
+  {
+    absl::MutexLock lock(&ps.mu);
+    ps.name = h.name;
+    ps.name_set = true;
+    ps.daemon = h.daemon;
+    ps.authkey = h.authkey;
+  }
+  absl::MutexLock lock(&GlobalMutex());
+  Globals& g = G();
+  g.current = std::make_shared<ProcessState>(Kind::kCurrent);
+  g.current->identity = h.identity;
+  {
+    absl::MutexLock l(&g.current->mu);
+    g.current->name = h.name;
+    g.current->name_set = true;
+    g.current->daemon = h.daemon;
+    g.current->authkey = h.authkey;
+  }
+  g.parent = std::make_shared<ProcessState>(Kind::kParent);
+  g.parent->creator_pid = info.parent_pid;
+  g.parent->sentinel = std::move(info.parent_sentinel);
+  {
+    absl::MutexLock l(&g.parent->mu);
+    g.parent->name = h.parent_name;
+    g.parent->pid = info.parent_pid;
+  }
+  // Making the Process above counted as this process's first child.
+  g.counter = 0;
+  return process;
+}
+
+}  // namespace
+
+absl::Mutex& GlobalMutex() {
+  static absl::Mutex* mu = new absl::Mutex;
+  return *mu;
+}
+
+void RegisterFunction(const FunctionEntry& entry) {
+  Registry& r = GetRegistry();
+  absl::MutexLock lock(&r.mu);
+  r.functions.push_back(entry);
+}
+
+void RegisterClass(const ClassEntry& entry) {
+  Registry& r = GetRegistry();
+  absl::MutexLock lock(&r.mu);
+  r.classes.push_back(entry);
+}
+
+void NoteSpawnedChild() {
+  spawned_child = true;
+  std::atexit(&ComplainIfChildMainMissing);
+}
+
+void BecomeForkChild(const ForkRequest& request, OwnedHandle parent_sentinel)
+    ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  // GlobalMutex is held: it was locked across fork() in the parent.
+  Globals& g = G();
+  g.forked_child = true;
+  // The parent's children are not ours. Their states may hold locks that
+  // other threads of the parent held at the fork, so they are left alone
+  // (this process is short-lived) rather than destroyed.
+  new std::vector<std::shared_ptr<ProcessState>>(std::move(g.children));
+  g.children.clear();
+  g.atexit_registered = false;
+  g.current = std::make_shared<ProcessState>(Kind::kCurrent);
+  g.current->identity = request.identity;
+  {
+    absl::MutexLock l(&g.current->mu);
+    g.current->name = request.name;
+    g.current->name_set = true;
+    g.current->daemon = request.daemon;
+    g.current->authkey = request.authkey;
+  }
+  g.parent = std::make_shared<ProcessState>(Kind::kParent);
+  g.parent->creator_pid = request.parent_pid;
+  g.parent->sentinel = std::move(parent_sentinel);
+  {
+    absl::MutexLock l(&g.parent->mu);
+    g.parent->name = request.parent_name;
+    g.parent->pid = request.parent_pid;
+  }
+  g.counter = 0;
+  GlobalMutex().Unlock();
+}
+
+void RunChild(Process* process, bool forked) {
+  ProcessState& s = ProcessAccess::State(*process);
+  {
+    absl::MutexLock lock(&s.mu);
+    s.run_code = 0;
+  }
+  int code;
+  try {
+    process->Run();
+    absl::MutexLock lock(&s.mu);
+    code = s.run_code;
+  } catch (const std::exception& e) {
+    ReportFailure(process->name(),
+                  absl::StrCat(Demangle(typeid(e).name()), ": ", e.what()));
+    code = 1;
+  } catch (...) {
+    const std::type_info* type = abi::__cxa_current_exception_type();
+    ReportFailure(
+        process->name(),
+        absl::StrCat("uncaught exception of type ",
+                     type == nullptr ? "unknown" : Demangle(type->name())));
+    code = 1;
+  }
+  FinishChild(code, forked);
+}
+
+}  // namespace process_internal
+
+using process_internal::GlobalMutex;
+using process_internal::Kind;
+using process_internal::ProcessState;
+
+absl::string_view StartMethodName(StartMethod method) {
+  switch (method) {
+    case StartMethod::kFork:
+      return "fork";
+    case StartMethod::kSpawn:
+      return "spawn";
+  }
+  return "unknown";
+}
+
+// ---------------------------------------------------------------------------
+// ProcessRef
+
+std::string ProcessRef::name() const {
+  absl::MutexLock lock(&state_->mu);
+  return state_->name;
+}
+
+int ProcessRef::pid() const {
+  if (state_->kind == Kind::kCurrent) return process_internal::SelfPid();
+  absl::MutexLock lock(&state_->mu);
+  return state_->pid;
+}
+
+bool ProcessRef::daemon() const {
+  absl::MutexLock lock(&state_->mu);
+  return state_->daemon;
+}
+
+std::string ProcessRef::authkey() const {
+  absl::MutexLock lock(&state_->mu);
+  return state_->authkey;
+}
+
+std::optional<int> ProcessRef::exitcode() const {
+  if (state_->kind != Kind::kChild) return std::nullopt;
+  return process_internal::PollChild(*state_);
+}
+
+NativeHandle ProcessRef::sentinel() const {
+  switch (state_->kind) {
+    case Kind::kChild: {
+      std::shared_ptr<ChildProcess> child = process_internal::ChildOf(*state_);
+      return child == nullptr ? kInvalidHandle : child->sentinel();
+    }
+    case Kind::kParent:
+      return state_->sentinel.get();
+    case Kind::kCurrent:
+      break;
+  }
+  return kInvalidHandle;
+}
+
+bool ProcessRef::IsAlive() const {
+  switch (state_->kind) {
+    case Kind::kCurrent:
+      return true;
+    case Kind::kParent: {
+      if (!state_->sentinel.valid()) return false;
+      absl::StatusOr<bool> ended = process_internal::WaitReady(
+          state_->sentinel.get(), absl::ZeroDuration());
+      return ended.ok() && !*ended;
+    }
+    case Kind::kChild:
+      break;
+  }
+  if (state_->creator_pid != process_internal::SelfPid()) return false;
+  return !process_internal::PollChild(*state_).has_value();
+}
+
+absl::Status ProcessRef::Join(absl::Duration timeout) const {
+  switch (state_->kind) {
+    case Kind::kCurrent:
+      return absl::FailedPreconditionError("can only join a child process");
+    case Kind::kParent: {
+      if (!state_->sentinel.valid()) return absl::OkStatus();
+      absl::StatusOr<bool> ended =
+          process_internal::WaitReady(state_->sentinel.get(), timeout);
+      if (!ended.ok()) return ended.status();
+      if (!*ended) {
+        return TimeoutError(
+            absl::StrCat("timed out joining the parent ", state_->creator_pid));
+      }
+      return absl::OkStatus();
+    }
+    case Kind::kChild:
+      break;
+  }
+  if (state_->creator_pid != process_internal::SelfPid()) {
+    return absl::FailedPreconditionError("can only join a child process");
+  }
+  return process_internal::JoinChild(*state_, timeout);
+}
+
+absl::Status ProcessRef::Terminate() const {
+  if (state_->kind != Kind::kChild ||
+      state_->creator_pid != process_internal::SelfPid()) {
+    return absl::FailedPreconditionError("can only terminate a child process");
+  }
+  std::shared_ptr<ChildProcess> child = process_internal::ChildOf(*state_);
+  if (child == nullptr) return process_internal::ClosedProcess();
+  return child->Terminate();
+}
+
+absl::Status ProcessRef::Kill() const {
+  if (state_->kind != Kind::kChild ||
+      state_->creator_pid != process_internal::SelfPid()) {
+    return absl::FailedPreconditionError("can only kill a child process");
+  }
+  std::shared_ptr<ChildProcess> child = process_internal::ChildOf(*state_);
+  if (child == nullptr) return process_internal::ClosedProcess();
+  return child->Kill();
+}
+
+// ---------------------------------------------------------------------------
+// Context and the module functions
+
+std::string Context::GetStartMethod() const {
+  return std::string(StartMethodName(method_));
+}
+
+absl::StatusOr<Context> GetContext(absl::string_view method) {
+  if (method.empty()) {
+    absl::MutexLock lock(&GlobalMutex());
+    return Context(process_internal::DefaultMethod());
+  }
+  absl::StatusOr<StartMethod> m = process_internal::ParseStartMethod(method);
+  if (!m.ok()) return m.status();
+  return Context(*m);
+}
+
+absl::Status SetStartMethod(absl::string_view method, bool force) {
+  absl::MutexLock lock(&GlobalMutex());
+  process_internal::Globals& g = process_internal::G();
+  if (g.default_method.has_value() && !force) {
+    return absl::FailedPreconditionError("context has already been set");
+  }
+  if (method.empty()) {
+    if (force) {
+      g.default_method.reset();
+    } else {
+      process_internal::DefaultMethod();
+    }
+    return absl::OkStatus();
+  }
+  absl::StatusOr<StartMethod> m = process_internal::ParseStartMethod(method);
+  if (!m.ok()) return m.status();
+  g.default_method = *m;
+  return absl::OkStatus();
+}
+
+std::string GetStartMethod() {
+  absl::MutexLock lock(&GlobalMutex());
+  return std::string(StartMethodName(process_internal::DefaultMethod()));
+}
+
+std::vector<std::string> GetAllStartMethods() {
+  std::vector<std::string> names;
+  for (StartMethod m : process_internal::PlatformStartMethods()) {
+    names.emplace_back(StartMethodName(m));
+  }
+  return names;
+}
+
+ProcessRef CurrentProcess() {
+  absl::MutexLock lock(&GlobalMutex());
+  process_internal::Current();
+  return ProcessRef(process_internal::G().current);
+}
+
+std::optional<ProcessRef> ParentProcess() {
+  absl::MutexLock lock(&GlobalMutex());
+  if (process_internal::G().parent == nullptr) return std::nullopt;
+  return ProcessRef(process_internal::G().parent);
+}
+
+std::vector<ProcessRef> ActiveChildren() {
+  std::vector<ProcessRef> refs;
+  for (std::shared_ptr<ProcessState>& s : process_internal::RunningChildren()) {
+    refs.push_back(ProcessRef(std::move(s)));
+  }
+  return refs;
+}
+
+int CpuCount() { return process_internal::CpuCountImpl(); }
+
+void ChildMain(int argc, char** argv) {
+  process_internal::child_main_called = true;
+  if (!IsLaunchedChild(argc, argv) || argc < 3 ||
+      process_internal::kSpawnArg != argv[2]) {
+    return;
+  }
+  absl::StatusOr<LaunchInfo> info = TakeLaunchInfo(argc, argv);
+  if (!info.ok()) process_internal::DieInSpawnedChild(info.status());
+  absl::StatusOr<std::unique_ptr<Process>> process =
+      process_internal::DecodeSpawned(*info);
+  if (!process.ok()) process_internal::DieInSpawnedChild(process.status());
+  // Never destroyed: the child exits from RunChild.
+  process_internal::RunChild(process->release(), /*forked=*/false);
+}
+
+void Exit(int code) {
+  bool forked;
+  {
+    absl::MutexLock lock(&GlobalMutex());
+    forked = process_internal::G().forked_child;
+  }
+  if (forked) process_internal::FinishChild(code, /*forked=*/true);
+  std::exit(code);
+}
+
+// ---------------------------------------------------------------------------
+// Process
+
+Process::Process() : Process(std::unique_ptr<process_internal::Target>()) {}
+
+Process::Process(std::unique_ptr<process_internal::Target> target)
+    : state_(std::make_shared<ProcessState>(Kind::kChild)),
+      target_(std::move(target)) {
+  state_->creator_pid = process_internal::SelfPid();
+  absl::MutexLock lock(&GlobalMutex());
+  ProcessState& current = process_internal::Current();
+  state_->identity = current.identity;
+  state_->identity.push_back(++process_internal::G().counter);
+  absl::MutexLock current_lock(&current.mu);
+  absl::MutexLock state_lock(&state_->mu);
+  state_->daemon = current.daemon;
+  state_->authkey = current.authkey;
+}
+
+Process::Process(Process&& other) noexcept = default;
+Process& Process::operator=(Process&& other) noexcept = default;
+Process::~Process() = default;
+
+std::string Process::DefaultName() const {
+  return absl::StrCat(process_internal::ClassName(typeid(*this)), "-",
+                      absl::StrJoin(state_->identity, ":"));
+}
+
+std::string Process::name() const {
+  if (state_ == nullptr) return "";
+  {
+    absl::MutexLock lock(&state_->mu);
+    if (state_->name_set) return state_->name;
+  }
+  return DefaultName();
+}
+
+void Process::set_name(std::string name) {
+  if (state_ == nullptr) return;
+  absl::MutexLock lock(&state_->mu);
+  state_->name = std::move(name);
+  state_->name_set = true;
+}
+
+bool Process::daemon() const {
+  if (state_ == nullptr) return false;
+  absl::MutexLock lock(&state_->mu);
+  return state_->daemon;
+}
+
+absl::Status Process::set_daemon(bool daemonic) {
+  if (state_ == nullptr) return process_internal::MovedFrom();
+  absl::MutexLock lock(&state_->mu);
+  if (state_->started) {
+    return absl::FailedPreconditionError("process has already started");
+  }
+  state_->daemon = daemonic;
+  return absl::OkStatus();
+}
+
+absl::Status Process::set_start_method(StartMethod method) {
+  if (state_ == nullptr) return process_internal::MovedFrom();
+  absl::StatusOr<StartMethod> m =
+      process_internal::ParseStartMethod(StartMethodName(method));
+  if (!m.ok()) return m.status();
+  absl::MutexLock lock(&state_->mu);
+  if (state_->started) {
+    return absl::FailedPreconditionError("process has already started");
+  }
+  state_->start_method = method;
+  return absl::OkStatus();
+}
+
+std::optional<int> Process::pid() const {
+  if (state_ == nullptr) return std::nullopt;
+  absl::MutexLock lock(&state_->mu);
+  if (!state_->started) return std::nullopt;
+  return state_->pid;
+}
+
+std::optional<int> Process::exitcode() const {
+  if (state_ == nullptr) return std::nullopt;
+  return process_internal::PollChild(*state_);
+}
+
+NativeHandle Process::sentinel() const {
+  if (state_ == nullptr) return kInvalidHandle;
+  std::shared_ptr<ChildProcess> child = process_internal::ChildOf(*state_);
+  return child == nullptr ? kInvalidHandle : child->sentinel();
+}
+
+std::string Process::authkey() const {
+  if (state_ == nullptr) return "";
+  absl::MutexLock lock(&state_->mu);
+  return state_->authkey;
+}
+
+void Process::set_authkey(std::string key) {
+  if (state_ == nullptr) return;
+  absl::MutexLock lock(&state_->mu);
+  state_->authkey = std::move(key);
+}
+
+absl::Status Process::Start() {
+  if (state_ == nullptr) return process_internal::MovedFrom();
+  {
+    absl::MutexLock lock(&state_->mu);
+    if (state_->closed) return process_internal::ClosedProcess();
+    if (state_->started) {
+      return absl::FailedPreconditionError("cannot start a process twice");
+    }
+  }
+  if (state_->creator_pid != process_internal::SelfPid()) {
+    return absl::FailedPreconditionError(
+        "can only start a process object created by current process");
+  }
+  if (process_internal::spawned_child.load() &&
+      !process_internal::child_main_called.load()) {
+    return absl::FailedPreconditionError(process_internal::kMissingChildMain);
+  }
+  StartMethod method;
+  {
+    absl::MutexLock lock(&GlobalMutex());
+    ProcessState& current = process_internal::Current();
+    absl::MutexLock current_lock(&current.mu);
+    if (current.daemon) {
+      return absl::FailedPreconditionError(
+          "daemonic processes are not allowed to have children");
+    }
+    method = process_internal::DefaultMethod();
+  }
+  process_internal::RunningChildren();  // Python's _cleanup()
+  std::string default_name = DefaultName();
+  {
+    absl::MutexLock lock(&state_->mu);
+    if (state_->start_method.has_value()) method = *state_->start_method;
+    if (!state_->name_set) {
+      state_->name = std::move(default_name);
+      state_->name_set = true;
+    }
+  }
+  absl::Status s = method == StartMethod::kFork ? StartFork() : StartSpawn();
+  if (!s.ok()) return s;
+  // The parent's copies of the target and its arguments go (Python's `del
+  // self._target, self._args`): handles moved into the Process close here.
+  target_.reset();
+  return absl::OkStatus();
+}
+
+absl::Status Process::StartFork() {
+  process_internal::ForkRequest request;
+  request.process = this;
+  {
+    absl::MutexLock lock(&state_->mu);
+    request.name = state_->name;
+    request.daemon = state_->daemon;
+    request.authkey = state_->authkey;
+  }
+  request.identity = state_->identity;
+  request.parent_pid = process_internal::SelfPid();
+  GlobalMutex().Lock();
+  {
+    ProcessState& current = process_internal::Current();
+    absl::MutexLock lock(&current.mu);
+    request.parent_name = current.name;
+  }
+  // Only the parent returns.
+  absl::StatusOr<ChildProcess> child = process_internal::Fork(request);
+  if (!child.ok()) {
+    GlobalMutex().Unlock();
+    return child.status();
+  }
+  {
+    absl::MutexLock lock(&state_->mu);
+    state_->pid = child->pid();
+    state_->child = std::make_shared<ChildProcess>(*std::move(child));
+    state_->started = true;
+  }
+  process_internal::AddChild(state_);
+  GlobalMutex().Unlock();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> Process::EncodeForSpawn(
+    std::vector<NativeHandle>* handles) {
+  using process_internal::ClassEntry;
+  using process_internal::FunctionEntry;
+  process_internal::SpawnHeader h;
+  h.magic = process_internal::kSpawnMagic;
+  {
+    absl::MutexLock lock(&state_->mu);
+    h.name = state_->name;
+    h.daemon = state_->daemon;
+    h.authkey = state_->authkey;
+  }
+  h.identity = state_->identity;
+  {
+    absl::MutexLock lock(&GlobalMutex());
+    ProcessState& current = process_internal::Current();
+    absl::MutexLock current_lock(&current.mu);
+    h.parent_name = current.name;
+  }
+  std::optional<ClassEntry> class_entry;
+  std::optional<FunctionEntry> function_entry;
+  {
+    process_internal::Registry& r = process_internal::GetRegistry();
+    absl::MutexLock lock(&r.mu);
+    if (typeid(*this) != typeid(Process)) {
+      for (const ClassEntry& e : r.classes) {
+        if (*e.type == typeid(*this)) class_entry = e;
+      }
+      if (!class_entry.has_value()) {
+        std::string name = process_internal::ClassName(typeid(*this));
+        return absl::NotFoundError(
+            absl::StrCat("Process.Start (spawn): class ",
+                         process_internal::Demangle(typeid(*this).name()),
+                         " is not registered: add MP_REGISTER_PROCESS(", name,
+                         "); at namespace scope"));
+      }
+      h.class_key = {class_entry->name, class_entry->file};
+    }
+    if (target_ != nullptr) {
+      process_internal::AnyFunction fn = target_->function();
+      if (fn == nullptr) {
+        return absl::InvalidArgumentError(
+            "Process.Start (spawn): the target is a lambda or function "
+            "object, which the spawn start method cannot send to a new "
+            "process; start it with fork, or make it a plain function "
+            "registered with MP_REGISTER");
+      }
+      for (const FunctionEntry& e : r.functions) {
+        if (e.function == fn) function_entry = e;
+      }
+      if (!function_entry.has_value()) {
+        return absl::NotFoundError(
+            absl::StrCat("Process.Start (spawn): function ",
+                         process_internal::FunctionName(fn),
+                         " is not registered: add MP_REGISTER(<function>); "
+                         "at namespace scope"));
+      }
+      h.function_key = {function_entry->name, function_entry->file};
+    }
+  }
+  std::string out;
+  Encoder e(&out, handles);
+  e.Write(h);
+  if (class_entry.has_value()) class_entry->encode(*this, e);
+  if (function_entry.has_value()) function_entry->encode(*target_, e);
+  if (!e.status().ok()) return e.status();
+  return out;
+}
+
+absl::Status Process::StartSpawn() {
+  std::vector<NativeHandle> handles;
+  absl::StatusOr<std::string> payload = EncodeForSpawn(&handles);
+  if (!payload.ok()) return payload.status();
+  LaunchOptions options;
+  options.args = {std::string(process_internal::kSpawnArg)};
+  options.payload = *std::move(payload);
+  options.handles = std::move(handles);
+  {
+    absl::MutexLock lock(&state_->mu);
+    options.kill_with_parent = state_->daemon;
+  }
+  // Not needed against duplication (nothing is copied), but it keeps the
+  // parent's earlier output ahead of the child's, as under fork.
+  process_internal::FlushStdio();
+  absl::StatusOr<ChildProcess> child = LaunchSelf(options);
+  if (!child.ok()) return child.status();
+  {
+    absl::MutexLock lock(&state_->mu);
+    state_->pid = child->pid();
+    state_->child = std::make_shared<ChildProcess>(*std::move(child));
+    state_->started = true;
+  }
+  absl::MutexLock lock(&GlobalMutex());
+  process_internal::AddChild(state_);
+  return absl::OkStatus();
+}
+
+void Process::Run() {
+  if (target_ == nullptr) return;
+  absl::Status error;
+  int code = target_->Call(&error);
+  if (!error.ok()) {
+    process_internal::ReportFailure(name(), error.ToString());
+    code = 1;
+  }
+  absl::MutexLock lock(&state_->mu);
+  state_->run_code = code;
+}
+
+absl::Status Process::Join(absl::Duration timeout) {
+  if (state_ == nullptr) return process_internal::MovedFrom();
+  {
+    absl::MutexLock lock(&state_->mu);
+    if (state_->closed) return process_internal::ClosedProcess();
+  }
+  if (state_->creator_pid != process_internal::SelfPid()) {
+    return absl::FailedPreconditionError("can only join a child process");
+  }
+  {
+    absl::MutexLock lock(&state_->mu);
+    if (!state_->started) {
+      return absl::FailedPreconditionError("can only join a started process");
+    }
+  }
+  return process_internal::JoinChild(*state_, timeout);
+}
+
+bool Process::IsAlive() const {
+  if (state_ == nullptr) return false;
+  {
+    absl::MutexLock lock(&state_->mu);
+    if (!state_->started || state_->closed) return false;
+  }
+  return ProcessRef(state_).IsAlive();
+}
+
+absl::Status Process::Terminate() {
+  if (state_ == nullptr) return process_internal::MovedFrom();
+  {
+    absl::MutexLock lock(&state_->mu);
+    if (state_->closed) return process_internal::ClosedProcess();
+    if (!state_->started) {
+      return absl::FailedPreconditionError(
+          "can only terminate a started process");
+    }
+  }
+  return ProcessRef(state_).Terminate();
+}
+
+absl::Status Process::Kill() {
+  if (state_ == nullptr) return process_internal::MovedFrom();
+  {
+    absl::MutexLock lock(&state_->mu);
+    if (state_->closed) return process_internal::ClosedProcess();
+    if (!state_->started) {
+      return absl::FailedPreconditionError("can only kill a started process");
+    }
+  }
+  return ProcessRef(state_).Kill();
+}
+
+absl::Status Process::Close() {
+  if (state_ == nullptr) return process_internal::MovedFrom();
+  bool started;
+  {
+    absl::MutexLock lock(&state_->mu);
+    if (state_->closed) return absl::OkStatus();
+    started = state_->started;
+  }
+  if (started) {
+    if (state_->creator_pid != process_internal::SelfPid()) {
+      return absl::FailedPreconditionError("can only close a child process");
+    }
+    if (!process_internal::PollChild(*state_).has_value()) {
+      return absl::FailedPreconditionError(
+          "Cannot close a process while it is still running. You should "
+          "first call join() or terminate().");
+    }
+  }
+  absl::MutexLock lock(&state_->mu);
+  state_->closed = true;
+  state_->child.reset();
+  target_.reset();
+  return absl::OkStatus();
+}
+
+}  // namespace mp
