@@ -61,9 +61,10 @@
 //     a struct with a bool member defines MpEncode/MpDecode, whose
 //     Read(bool) checks the byte (a bool on its own, in a container, pair,
 //     tuple, optional or std::array, is always checked).
-//   - pointers (an address means nothing in another process). A raw pointer
-//     on its own does not compile, nor does a lambda (not default-
-//     constructible), but a struct holding a pointer looks like plain data.
+//   - pointers and views (an address means nothing in another process). A
+//     raw pointer on its own does not compile, nor does a lambda (not
+//     default-constructible), but a struct holding a pointer, a
+//     std::string_view or an absl::Span looks like plain data.
 //   - invariants between members, and enums with a closed set of values:
 //     MpDecode is where those are checked.
 // Padding bytes travel too (their content is whatever was in memory).
@@ -625,6 +626,22 @@ struct Codec<std::vector<bool, A>> {
       if (b > 1) return BadByteError("bool", b);
       v[i] = b != 0;
     }
+    return absl::OkStatus();
+  }
+};
+
+// An element of a std::vector<bool> (a proxy holding a pointer) encodes as
+// the bool it refers to. Decode into a bool.
+template <>
+struct Codec<std::vector<bool>::reference> {
+  static constexpr bool kBitwise = false;
+  static constexpr size_t kMinSize = 1;
+  static void Encode(Encoder& e, bool b) { Wire::PutByte(e, b ? 1 : 0); }
+  template <typename U>
+  static absl::Status Decode(Decoder&, U&) {
+    static_assert(kAlwaysFalse<U>,
+                  "a std::vector<bool> element cannot be decoded into: decode "
+                  "into a bool");
     return absl::OkStatus();
   }
 };

@@ -319,6 +319,9 @@ TEST(CodecTest, VectorBoolIsOneCheckedBytePerElement) {
   ExpectRoundTrip(std::vector<bool>{});
   ExpectRoundTrip(std::vector<bool>(1000, true));
   EXPECT_TRUE((DecodeFails<std::vector<bool>>(Str({2, 1, 3}), "invalid bool")));
+  // An element is its bool, not the proxy's bits.
+  EXPECT_EQ(Bytes(v[0]), Str({1}));
+  EXPECT_EQ(Bytes(v[1]), Str({0}));
 }
 
 TEST(CodecTest, SpansEncodeLikeVectors) {
