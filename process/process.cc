@@ -53,6 +53,11 @@ constexpr absl::string_view kMissingChildMain =
 // Set by the platform file's static check, before main().
 std::atomic<bool> spawned_child{false};
 std::atomic<bool> child_main_called{false};
+// Whether this process ever started a child: if not, exiting has nobody
+// to join (and a fork child skips the globals' lock on its way out).
+std::atomic<bool> has_children{false};
+// The exit code the last Run() of a target gave, for RunChild.
+std::atomic<int> run_code{0};
 
 struct Registry {
   absl::Mutex mu;
@@ -74,7 +79,9 @@ struct Globals {
   int counter = 0;
   std::optional<StartMethod> default_method;
   bool atexit_registered = false;
-  bool forked_child = false;
+  // Set in a fork child: ends it (mp::Exit) without the parent's exit
+  // handlers.
+  void (*exit_fork_child)(int code) = nullptr;
 };
 
 Globals& G() {
@@ -122,6 +129,7 @@ std::string Demangle(const char* mangled) {
 
 // Python's type(self).__name__: the class name without its namespaces.
 std::string ClassName(const std::type_info& type) {
+  if (type == typeid(Process)) return "Process";
   std::string name = Demangle(type.name());
   size_t end = name.find('<');
   size_t colon = name.rfind("::", end);
@@ -149,6 +157,16 @@ void RemoveChild(const ProcessState* s) {
                            return p.get() == s;
                          }),
           c.end());
+}
+
+// A parent's sentinel, opened on first use in a fork child.
+NativeHandle ParentSentinel(ProcessState& s) {
+  absl::MutexLock lock(&s.mu);
+  if (s.sentinel_pending) {
+    s.sentinel = OpenParentSentinel(s.pid);
+    s.sentinel_pending = false;
+  }
+  return s.sentinel.get();
 }
 
 std::shared_ptr<ChildProcess> ChildOf(ProcessState& s) {
@@ -206,8 +224,12 @@ std::vector<std::shared_ptr<ProcessState>> RunningChildren() {
   return running;
 }
 
-// Python's util._exit_function: terminate the daemons, join everyone.
+void ExitFunctionAtExit();
+
+}  // namespace
+
 void ExitFunction() {
+  if (!has_children.load()) return;
   for (const std::shared_ptr<ProcessState>& s : RunningChildren()) {
     bool daemon;
     {
@@ -221,6 +243,8 @@ void ExitFunction() {
     JoinChild(*s, absl::InfiniteDuration()).IgnoreError();
   }
 }
+
+namespace {
 
 void ExitFunctionAtExit() { ExitFunction(); }
 
@@ -237,20 +261,11 @@ void AddChild(std::shared_ptr<ProcessState> s)
     ABSL_EXCLUSIVE_LOCKS_REQUIRED(GlobalMutex()) {
   Globals& g = G();
   g.children.push_back(std::move(s));
+  has_children = true;
   if (!g.atexit_registered) {
     g.atexit_registered = true;
     std::atexit(&ExitFunctionAtExit);
   }
-}
-
-[[noreturn]] void FinishChild(int code, bool forked) {
-  ExitFunction();
-  FlushStdio();
-  // A fork child must not run the parent's exit handlers and static
-  // destructors (Python's os._exit); a spawned child is a program of its
-  // own and exits like one.
-  if (forked) std::_Exit(code);
-  std::exit(code);
 }
 
 [[noreturn]] void DieInSpawnedChild(const absl::Status& status) {
@@ -364,11 +379,11 @@ absl::StatusOr<std::unique_ptr<Process>> DecodeSpawned(LaunchInfo& info) {
   }
   g.parent = std::make_shared<ProcessState>(Kind::kParent);
   g.parent->creator_pid = info.parent_pid;
-  g.parent->sentinel = std::move(info.parent_sentinel);
   {
     absl::MutexLock l(&g.parent->mu);
     g.parent->name = h.parent_name;
     g.parent->pid = info.parent_pid;
+    g.parent->sentinel = std::move(info.parent_sentinel);
   }
   // Making the Process above counted as this process's first child.
   g.counter = 0;
@@ -399,62 +414,40 @@ void NoteSpawnedChild() {
   std::atexit(&ComplainIfChildMainMissing);
 }
 
-void BecomeForkChild(const ForkRequest& request, OwnedHandle parent_sentinel)
+void BecomeForkChild(ForkRequest& request, void (*exit_fork_child)(int code))
     ABSL_NO_THREAD_SAFETY_ANALYSIS {
   // GlobalMutex is held: it was locked across fork() in the parent.
   Globals& g = G();
-  g.forked_child = true;
-  // The parent's children are not ours. Their states may hold locks that
-  // other threads of the parent held at the fork, so they are left alone
-  // (this process is short-lived) rather than destroyed.
-  new std::vector<std::shared_ptr<ProcessState>>(std::move(g.children));
-  g.children.clear();
+  g.exit_fork_child = exit_fork_child;
+  // Swapped, not assigned: the parent's children (not ours) and the old
+  // states stay where they are, untouched. Their locks may have been held
+  // by other threads of the parent at the fork, and this process is
+  // short-lived.
+  g.current.swap(request.current);
+  g.parent.swap(request.parent);
+  g.children.swap(request.children);
   g.atexit_registered = false;
-  g.current = std::make_shared<ProcessState>(Kind::kCurrent);
-  g.current->identity = request.identity;
-  {
-    absl::MutexLock l(&g.current->mu);
-    g.current->name = request.name;
-    g.current->name_set = true;
-    g.current->daemon = request.daemon;
-    g.current->authkey = request.authkey;
-  }
-  g.parent = std::make_shared<ProcessState>(Kind::kParent);
-  g.parent->creator_pid = request.parent_pid;
-  g.parent->sentinel = std::move(parent_sentinel);
-  {
-    absl::MutexLock l(&g.parent->mu);
-    g.parent->name = request.parent_name;
-    g.parent->pid = request.parent_pid;
-  }
   g.counter = 0;
+  has_children = false;
   GlobalMutex().Unlock();
 }
 
-void RunChild(Process* process, bool forked) {
-  ProcessState& s = ProcessAccess::State(*process);
-  {
-    absl::MutexLock lock(&s.mu);
-    s.run_code = 0;
-  }
-  int code;
+int RunChild(Process* process) {
+  run_code = 0;
   try {
     process->Run();
-    absl::MutexLock lock(&s.mu);
-    code = s.run_code;
+    return run_code;
   } catch (const std::exception& e) {
     ReportFailure(process->name(),
                   absl::StrCat(Demangle(typeid(e).name()), ": ", e.what()));
-    code = 1;
   } catch (...) {
     const std::type_info* type = abi::__cxa_current_exception_type();
     ReportFailure(
         process->name(),
         absl::StrCat("uncaught exception of type ",
                      type == nullptr ? "unknown" : Demangle(type->name())));
-    code = 1;
   }
-  FinishChild(code, forked);
+  return 1;
 }
 
 }  // namespace process_internal
@@ -509,7 +502,7 @@ NativeHandle ProcessRef::sentinel() const {
       return child == nullptr ? kInvalidHandle : child->sentinel();
     }
     case Kind::kParent:
-      return state_->sentinel.get();
+      return process_internal::ParentSentinel(*state_);
     case Kind::kCurrent:
       break;
   }
@@ -521,9 +514,10 @@ bool ProcessRef::IsAlive() const {
     case Kind::kCurrent:
       return true;
     case Kind::kParent: {
-      if (!state_->sentinel.valid()) return false;
-      absl::StatusOr<bool> ended = process_internal::WaitReady(
-          state_->sentinel.get(), absl::ZeroDuration());
+      NativeHandle sentinel = process_internal::ParentSentinel(*state_);
+      if (!IsValidHandle(sentinel)) return false;
+      absl::StatusOr<bool> ended =
+          process_internal::WaitReady(sentinel, absl::ZeroDuration());
       return ended.ok() && !*ended;
     }
     case Kind::kChild:
@@ -538,9 +532,10 @@ absl::Status ProcessRef::Join(absl::Duration timeout) const {
     case Kind::kCurrent:
       return absl::FailedPreconditionError("can only join a child process");
     case Kind::kParent: {
-      if (!state_->sentinel.valid()) return absl::OkStatus();
+      NativeHandle sentinel = process_internal::ParentSentinel(*state_);
+      if (!IsValidHandle(sentinel)) return absl::OkStatus();
       absl::StatusOr<bool> ended =
-          process_internal::WaitReady(state_->sentinel.get(), timeout);
+          process_internal::WaitReady(sentinel, timeout);
       if (!ended.ok()) return ended.status();
       if (!*ended) {
         return TimeoutError(
@@ -660,17 +655,20 @@ void ChildMain(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<Process>> process =
       process_internal::DecodeSpawned(*info);
   if (!process.ok()) process_internal::DieInSpawnedChild(process.status());
-  // Never destroyed: the child exits from RunChild.
-  process_internal::RunChild(process->release(), /*forked=*/false);
+  int code = process_internal::RunChild(process->get());
+  process_internal::ExitFunction();
+  // A spawned child is a program of its own and exits like one (Python's
+  // spawn_main ends with sys.exit): exit handlers run, streams are flushed.
+  std::exit(code);
 }
 
 void Exit(int code) {
-  bool forked;
+  void (*exit_fork_child)(int);
   {
     absl::MutexLock lock(&GlobalMutex());
-    forked = process_internal::G().forked_child;
+    exit_fork_child = process_internal::G().exit_fork_child;
   }
-  if (forked) process_internal::FinishChild(code, /*forked=*/true);
+  if (exit_fork_child != nullptr) exit_fork_child(code);
   std::exit(code);
 }
 
@@ -806,15 +804,13 @@ absl::Status Process::Start() {
     method = process_internal::DefaultMethod();
   }
   process_internal::RunningChildren();  // Python's _cleanup()
-  std::string default_name = DefaultName();
+  bool name_set;
   {
     absl::MutexLock lock(&state_->mu);
     if (state_->start_method.has_value()) method = *state_->start_method;
-    if (!state_->name_set) {
-      state_->name = std::move(default_name);
-      state_->name_set = true;
-    }
+    name_set = state_->name_set;
   }
+  if (!name_set) set_name(DefaultName());
   absl::Status s = method == StartMethod::kFork ? StartFork() : StartSpawn();
   if (!s.ok()) return s;
   // The parent's copies of the target and its arguments go (Python's `del
@@ -824,21 +820,31 @@ absl::Status Process::Start() {
 }
 
 absl::Status Process::StartFork() {
-  process_internal::ForkRequest request;
+  using process_internal::ForkRequest;
+  ForkRequest request;
   request.process = this;
+  request.parent_pid = process_internal::SelfPid();
+  request.current = std::make_shared<ProcessState>(Kind::kCurrent);
+  request.current->identity = state_->identity;
   {
     absl::MutexLock lock(&state_->mu);
-    request.name = state_->name;
+    absl::MutexLock current_lock(&request.current->mu);
+    request.current->name = state_->name;
+    request.current->name_set = true;
+    request.current->daemon = state_->daemon;
+    request.current->authkey = state_->authkey;
     request.daemon = state_->daemon;
-    request.authkey = state_->authkey;
   }
-  request.identity = state_->identity;
-  request.parent_pid = process_internal::SelfPid();
+  request.parent = std::make_shared<ProcessState>(Kind::kParent);
+  request.parent->creator_pid = request.parent_pid;
   GlobalMutex().Lock();
   {
     ProcessState& current = process_internal::Current();
     absl::MutexLock lock(&current.mu);
-    request.parent_name = current.name;
+    absl::MutexLock parent_lock(&request.parent->mu);
+    request.parent->name = current.name;
+    request.parent->pid = request.parent_pid;
+    request.parent->sentinel_pending = true;
   }
   // Only the parent returns.
   absl::StatusOr<ChildProcess> child = process_internal::Fork(request);
@@ -940,7 +946,7 @@ absl::Status Process::StartSpawn() {
   }
   // Not needed against duplication (nothing is copied), but it keeps the
   // parent's earlier output ahead of the child's, as under fork.
-  process_internal::FlushStdio();
+  process_internal::FlushAllOutput();
   absl::StatusOr<ChildProcess> child = LaunchSelf(options);
   if (!child.ok()) return child.status();
   {
@@ -962,8 +968,7 @@ void Process::Run() {
     process_internal::ReportFailure(name(), error.ToString());
     code = 1;
   }
-  absl::MutexLock lock(&state_->mu);
-  state_->run_code = code;
+  process_internal::run_code = code;
 }
 
 absl::Status Process::Join(absl::Duration timeout) {

@@ -94,8 +94,12 @@
 // job object), and every child is reaped: by Join, IsAlive, exitcode,
 // ActiveChildren, the next Start, or at exit.
 //
-// Before a fork, C stdio and the standard iostreams are flushed, so nothing
-// buffered is printed twice; children write to the same stdout and stderr.
+// Output. Before a fork every C stdio stream and the standard iostreams are
+// flushed, so nothing buffered is printed twice; children write to the same
+// stdout and stderr. A fork child flushes its standard streams when it ends
+// (Python's child does the same; other files it writes to it must flush or
+// close itself, as the parent's exit handlers do not run in it). A spawned
+// child ends like any program: exit handlers run, every stream is flushed.
 //
 // Example (seed 001):
 //

@@ -2,6 +2,7 @@
 // the parent-death signal for daemons.
 #include <poll.h>
 #include <signal.h>
+#include <stdio_ext.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
@@ -49,6 +50,33 @@ __attribute__((constructor)) void DetectSpawnedChild(int argc, char** argv,
   }
 }
 
+// The standard iostreams' buffers as the program started: the
+// stdio_sync_filebufs that write straight through to stdout and stderr.
+// A stream whose buffer differs (sync_with_stdio(false), or rdbuf()
+// redirected) buffers by itself and must be flushed by itself.
+std::streambuf* const initial_buffers[] = {std::cout.rdbuf(), std::cerr.rdbuf(),
+                                           std::clog.rdbuf()};
+
+void FlushChangedIostreams() {
+  std::ostream* streams[] = {&std::cout, &std::cerr, &std::clog};
+  for (int i = 0; i < 3; ++i) {
+    if (streams[i]->rdbuf() != initial_buffers[i]) streams[i]->flush();
+  }
+}
+
+// How a fork child ends: its own children first, then only what Python's
+// child flushes (its standard streams), and no exit handlers or static
+// destructors of the parent's (Python's os._exit). Flushing only streams
+// with data pending keeps the child from writing to pages it would
+// otherwise not touch, each of which costs a copy after fork.
+[[noreturn]] void ExitForkChild(int code) {
+  ExitFunction();
+  FlushChangedIostreams();
+  if (__fpending(stdout) > 0) std::fflush(stdout);
+  if (__fpending(stderr) > 0) std::fflush(stderr);
+  std::_Exit(code);
+}
+
 }  // namespace
 
 int SelfPid() { return getpid(); }
@@ -75,10 +103,8 @@ std::string RandomBytes(size_t n) {
   return out;
 }
 
-void FlushStdio() {
-  std::cout.flush();
-  std::cerr.flush();
-  std::clog.flush();
+void FlushAllOutput() {
+  FlushChangedIostreams();
   std::fflush(nullptr);
 }
 
@@ -114,8 +140,15 @@ std::string FunctionName(void (*fn)()) {
   return absl::StrCat("at ", absl::Hex(reinterpret_cast<uintptr_t>(fn)));
 }
 
-absl::StatusOr<ChildProcess> Fork(const ForkRequest& request) {
-  FlushStdio();
+OwnedHandle OpenParentSentinel(int parent_pid) {
+  OwnedHandle sentinel(PidfdOpen(parent_pid));
+  // Reparented: the parent has ended, and the pid may be another's now.
+  if (getppid() != parent_pid) sentinel.reset();
+  return sentinel;
+}
+
+absl::StatusOr<ChildProcess> Fork(ForkRequest& request) {
+  FlushAllOutput();
   pid_t pid = fork();
   if (pid < 0) return LastOsError("fork");
   if (pid == 0) {
@@ -126,10 +159,8 @@ absl::StatusOr<ChildProcess> Fork(const ForkRequest& request) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (getppid() != request.parent_pid) raise(SIGKILL);
     }
-    OwnedHandle parent_sentinel(PidfdOpen(request.parent_pid));
-    if (getppid() != request.parent_pid) parent_sentinel.reset();
-    BecomeForkChild(request, std::move(parent_sentinel));
-    RunChild(request.process, /*forked=*/true);
+    BecomeForkChild(request, &ExitForkChild);
+    ExitForkChild(RunChild(request.process));
   }
   absl::StatusOr<ChildProcess> child = ChildProcess::Adopt(pid);
   if (!child.ok()) {

@@ -58,7 +58,7 @@ std::string RandomBytes(size_t n) {
   return out;
 }
 
-void FlushStdio() {
+void FlushAllOutput() {
   std::cout.flush();
   std::cerr.flush();
   std::clog.flush();
@@ -90,7 +90,11 @@ std::string FunctionName(void (*fn)()) {
   return absl::StrCat("at ", absl::Hex(reinterpret_cast<uintptr_t>(fn)));
 }
 
-absl::StatusOr<ChildProcess> Fork(const ForkRequest&) {
+// Spawned children get the parent's handle from the launcher; there are no
+// fork children here.
+OwnedHandle OpenParentSentinel(int) { return OwnedHandle(); }
+
+absl::StatusOr<ChildProcess> Fork(ForkRequest&) {
   return absl::InvalidArgumentError("cannot find context for 'fork'");
 }
 

@@ -61,10 +61,10 @@ struct ProcessState {
   // Cached once known, and kept after Close.
   std::optional<int> exit_code ABSL_GUARDED_BY(mu);
   // kParent: ready when the parent ends; invalid if it had ended already.
-  OwnedHandle sentinel;
-  // The exit code of the last Run() of the target (read by the child's
-  // bootstrap after Run returns).
-  int run_code ABSL_GUARDED_BY(mu) = 0;
+  // A fork child opens it on first use (OpenParentSentinel), keeping its
+  // start lean.
+  OwnedHandle sentinel ABSL_GUARDED_BY(mu);
+  bool sentinel_pending ABSL_GUARDED_BY(mu) = false;
 };
 
 // ---------------------------------------------------------------------------
@@ -72,8 +72,10 @@ struct ProcessState {
 
 int SelfPid();
 std::string RandomBytes(size_t n);
-// Flushes C stdio and the standard iostreams.
-void FlushStdio();
+// Flushes every C stdio stream and the standard iostreams (before a fork,
+// so nothing buffered is written twice, and before a spawn, so the parent's
+// earlier output comes first).
+void FlushAllOutput();
 int CpuCountImpl();
 // The start methods this platform has, the default first.
 std::vector<StartMethod> PlatformStartMethods();
@@ -82,21 +84,26 @@ std::vector<StartMethod> PlatformStartMethods();
 absl::StatusOr<bool> WaitReady(NativeHandle h, absl::Duration timeout);
 // A name for an unregistered function in an error message.
 std::string FunctionName(void (*fn)());
+// The sentinel of the parent `parent_pid` of this fork child; invalid if
+// that parent has ended.
+OwnedHandle OpenParentSentinel(int parent_pid);
 
-// What a fork child needs to become `process`, read in the parent.
+// What a fork child needs to become `process`, made in the parent: the
+// child only swaps it in, so that it writes to as few pages as it can
+// (each page it writes is copied, which is most of the cost of a fork).
 struct ForkRequest {
   Process* process;
-  std::string name;
-  std::vector<int> identity;
   bool daemon;
-  std::string authkey;
   int parent_pid;
-  std::string parent_name;
+  // The child's globals-to-be.
+  std::shared_ptr<ProcessState> current;
+  std::shared_ptr<ProcessState> parent;
+  std::vector<std::shared_ptr<ProcessState>> children;
 };
 // Forks; the child becomes `request.process` (BecomeForkChild, RunChild)
 // and never returns. Called with the globals' mutex held, which the child
 // releases.
-absl::StatusOr<ChildProcess> Fork(const ForkRequest& request);
+absl::StatusOr<ChildProcess> Fork(ForkRequest& request);
 
 // ---------------------------------------------------------------------------
 // Common parts (process.cc) the platform files call.
@@ -107,9 +114,12 @@ absl::Mutex& GlobalMutex();
 // In a fork child, with GlobalMutex held (copied locked): forgets the
 // parent's children, makes `process` the current process and `parent`
 // the parent, and releases the mutex.
-void BecomeForkChild(const ForkRequest& request, OwnedHandle parent_sentinel);
-// Runs `process` in this (child) process and exits with its exit code.
-[[noreturn]] void RunChild(Process* process, bool forked);
+// `exit_fork_child` is how mp::Exit ends this process from now on.
+void BecomeForkChild(ForkRequest& request, void (*exit_fork_child)(int code));
+// Runs `process` in this (child) process and returns its exit code.
+int RunChild(Process* process);
+// Python's util._exit_function: terminates the daemon children, joins all.
+void ExitFunction();
 // The launcher argument (LaunchOptions::args[0]) of a spawned Process.
 inline constexpr absl::string_view kSpawnArg = "mp-process";
 // Marks this process as started by the spawn start method (the platform
