@@ -58,6 +58,9 @@ std::atomic<bool> child_main_called{false};
 std::atomic<bool> has_children{false};
 // The exit code the last Run() of a target gave, for RunChild.
 std::atomic<int> run_code{0};
+// In a child: the state of the Process it runs, which is this process (its
+// pid() is this pid, as Python's is for the current process).
+std::atomic<const ProcessState*> running{nullptr};
 
 struct Registry {
   absl::Mutex mu;
@@ -433,6 +436,7 @@ void BecomeForkChild(ForkRequest& request, void (*exit_fork_child)(int code))
 }
 
 int RunChild(Process* process) {
+  running = &ProcessAccess::State(*process);
   run_code = 0;
   try {
     process->Run();
@@ -747,6 +751,9 @@ absl::Status Process::set_start_method(StartMethod method) {
 
 std::optional<int> Process::pid() const {
   if (state_ == nullptr) return std::nullopt;
+  if (state_.get() == process_internal::running.load()) {
+    return process_internal::SelfPid();
+  }
   absl::MutexLock lock(&state_->mu);
   if (!state_->started) return std::nullopt;
   return state_->pid;
@@ -991,6 +998,7 @@ absl::Status Process::Join(absl::Duration timeout) {
 
 bool Process::IsAlive() const {
   if (state_ == nullptr) return false;
+  if (state_.get() == process_internal::running.load()) return true;
   {
     absl::MutexLock lock(&state_->mu);
     if (!state_->started || state_->closed) return false;

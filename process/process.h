@@ -245,6 +245,7 @@ class Process {
   // returns None either way; check exitcode() or IsAlive()).
   absl::Status Join(absl::Duration timeout = absl::InfiniteDuration());
   // From Start until the child ends; false before Start and after Close.
+  // True in the child, for the Process it runs.
   bool IsAlive() const;
   // SIGTERM / SIGKILL (TerminateProcess on Windows). Nothing happens, and
   // OK is returned, once the child has ended.
@@ -266,7 +267,7 @@ class Process {
   // Overrides the default start method (GetStartMethod()) for this
   // process; Context::Process() sets it.
   absl::Status set_start_method(StartMethod method);
-  // Unset before Start.
+  // Unset before Start. In the child, running this Process: its own pid.
   std::optional<int> pid() const;
   // Unset before Start and while running.
   std::optional<int> exitcode() const;

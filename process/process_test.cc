@@ -230,13 +230,17 @@ void Print(std::string text) {
 }
 MP_REGISTER(Print);
 
-// Seed 001's subclass.
+// Seed 001's subclass. In the child it is the current process: its name
+// and pid are this process's.
 class MyProcess : public Process {
  public:
   MyProcess() = default;
   void Run() override {
     std::printf("%s run in %d\n", name().c_str(), CurrentProcess().pid());
-    Exit(name() == CurrentProcess().name() ? 0 : 1);
+    Exit(name() == CurrentProcess().name() && pid() == CurrentProcess().pid() &&
+                 IsAlive()
+             ? 0
+             : 1);
   }
 };
 MP_REGISTER_PROCESS(MyProcess);
