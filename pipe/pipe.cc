@@ -11,7 +11,9 @@
 namespace mp {
 
 Connection::Connection(OwnedHandle handle, bool readable, bool writable)
-    : handle_(std::move(handle)), readable_(readable), writable_(writable) {}
+    : handle_(std::move(handle), /*socket=*/false),
+      readable_(readable),
+      writable_(writable) {}
 
 Connection::Connection(Connection&& other) noexcept = default;
 Connection& Connection::operator=(Connection&& other) noexcept = default;

@@ -59,6 +59,7 @@
 #include "base/codec.h"
 #include "base/deadline.h"
 #include "base/handle.h"
+#include "pipe/internal/connection_handle.h"
 
 namespace mp {
 
@@ -156,13 +157,12 @@ class Connection {
   absl::StatusOr<bool> PollUntil(Deadline deadline);
   void ResetState();
 
-  OwnedHandle handle_;
+  // A socket (Python's framing) or a pipe.
+  pipe_internal::ConnectionHandle handle_;
   bool readable_ = false;
   bool writable_ = false;
   // The length of a message whose header was read but not its payload.
   std::optional<uint64_t> pending_length_;
-  // A socket (Python's wire framing) rather than a pipe.
-  bool is_socket_ = false;
 #ifdef _WIN32
   // A zero-length pipe message that Wait() or Poll() consumed while
   // checking for input; the next receive returns it.

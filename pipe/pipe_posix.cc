@@ -172,7 +172,7 @@ void EncodeLength64(uint64_t length, char* out) {
 absl::Status Connection::Init() {
   struct stat st;
   if (fstat(handle_.get(), &st) != 0) return LastOsError("fstat");
-  is_socket_ = S_ISSOCK(st.st_mode);
+  handle_.set_socket(S_ISSOCK(st.st_mode));
   return absl::OkStatus();
 }
 
@@ -191,7 +191,8 @@ absl::Status Connection::WriteMessage(absl::string_view payload) {
     // Header and payload leave in one call: no copy of the payload, and no
     // small segment for Nagle to hold back on TCP.
     struct iovec iov[2] = {{header, header_size}, {data, payload.size()}};
-    return WriteAll(handle_.get(), is_socket_, iov, payload.empty() ? 1 : 2);
+    return WriteAll(handle_.get(), handle_.socket(), iov,
+                    payload.empty() ? 1 : 2);
   }
   const int pipe_fd =
       write_handle_.valid() ? write_handle_.get() : handle_.get();
@@ -296,7 +297,7 @@ void MpEncode(Encoder& e, const Connection& c) {
     e.Fail(ClosedError("cannot pass a closed Connection"));
     return;
   }
-  e.Write(c.readable_, c.writable_, c.is_socket_, c.packet_);
+  e.Write(c.readable_, c.writable_, c.handle_.socket(), c.packet_);
   e.AddHandle(c.handle_.get()).IgnoreError();  // a failure fails `e`
   e.Write(c.write_handle_.valid());
   if (c.write_handle_.valid()) e.AddHandle(c.write_handle_.get()).IgnoreError();
@@ -312,14 +313,15 @@ void MpEncode(Encoder& e, const Connection& c) {
 
 absl::Status MpDecode(Decoder& d, Connection& c) {
   Connection out;
-  bool has_write = false, has_bulk = false;
-  absl::Status s =
-      d.Read(out.readable_, out.writable_, out.is_socket_, out.packet_);
+  bool socket = false, has_write = false, has_bulk = false;
+  OwnedHandle handle;
+  absl::Status s = d.Read(out.readable_, out.writable_, socket, out.packet_);
   if (!s.ok()) return s;
   if (!out.readable_ && !out.writable_) {
     return DecodeError("Connection: neither readable nor writable");
   }
-  s = d.Read(out.handle_, has_write);
+  s = d.Read(handle, has_write);
+  out.handle_ = pipe_internal::ConnectionHandle(std::move(handle), socket);
   if (s.ok() && has_write) s = d.Read(out.write_handle_);
   if (s.ok()) s = d.Read(has_bulk);
   if (s.ok() && has_bulk) s = d.Read(out.bulk_);
