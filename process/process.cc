@@ -697,7 +697,13 @@ Process::Process(std::unique_ptr<process_internal::Target> target)
 
 Process::Process(Process&& other) noexcept = default;
 Process& Process::operator=(Process&& other) noexcept = default;
-Process::~Process() = default;
+Process::~Process() {
+  // A child that has ended is reaped now rather than at the next Start;
+  // one still running stays in the registry until it ends.
+  if (state_ != nullptr && state_->creator_pid == process_internal::SelfPid()) {
+    process_internal::PollChild(*state_);
+  }
+}
 
 std::string Process::DefaultName() const {
   return absl::StrCat(process_internal::ClassName(typeid(*this)), "-",

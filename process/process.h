@@ -225,7 +225,8 @@ class Process {
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
   // Does not stop or wait for a running child: it runs on, is joined at
-  // exit unless daemon, and is reaped whenever it ends.
+  // exit unless daemon, and is reaped when it has ended (here, at the next
+  // Start or ActiveChildren, or at exit).
   virtual ~Process();
 
   // Starts the child (at most once). Fails, starting nothing, if the

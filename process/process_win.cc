@@ -2,12 +2,15 @@
 // process handles as sentinels, a kill-on-close job for daemons.
 #include <windows.h>
 
-// After windows.h, whose types it uses.
+// After windows.h, whose types they use.
 #include <bcrypt.h>
+#include <cxxabi.h>
 
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -84,9 +87,75 @@ absl::StatusOr<bool> WaitReady(NativeHandle h, absl::Duration timeout) {
   }
 }
 
-// MinGW binaries carry no PDB for the system symbolizer: the address
-// has to do.
+namespace {
+
+// The name of the function at `address` from the COFF symbol table that
+// MinGW leaves in the executable (the system symbolizer wants a PDB, which
+// MinGW does not write); empty if there is none. GCC's names come back
+// mangled.
+std::string CoffSymbolAt(const void* address) {
+  const auto* base = reinterpret_cast<const char*>(GetModuleHandleW(nullptr));
+  const auto* dos = reinterpret_cast<const IMAGE_DOS_HEADER*>(base);
+  const auto* nt =
+      reinterpret_cast<const IMAGE_NT_HEADERS*>(base + dos->e_lfanew);
+  const IMAGE_FILE_HEADER& file = nt->FileHeader;
+  if (file.PointerToSymbolTable == 0 || file.NumberOfSymbols == 0) return "";
+  const IMAGE_SECTION_HEADER* sections = IMAGE_FIRST_SECTION(nt);
+  const uintptr_t rva =
+      reinterpret_cast<uintptr_t>(address) - reinterpret_cast<uintptr_t>(base);
+  // The symbol table is not mapped into memory: read it from the file.
+  wchar_t path[MAX_PATH];
+  DWORD n = GetModuleFileNameW(nullptr, path, MAX_PATH);
+  if (n == 0 || n == MAX_PATH) return "";
+  std::ifstream in(path, std::ios::binary);
+  const size_t symbols_size =
+      size_t{file.NumberOfSymbols} * IMAGE_SIZEOF_SYMBOL;
+  std::string table(symbols_size + 4, '\0');
+  in.seekg(file.PointerToSymbolTable);
+  if (!in.read(&table[0], static_cast<std::streamsize>(table.size()))) {
+    return "";
+  }
+  uint32_t strings_size;
+  std::memcpy(&strings_size, &table[symbols_size], 4);
+  std::string strings(strings_size < 4 ? 4 : strings_size, '\0');
+  in.seekg(file.PointerToSymbolTable + symbols_size);
+  if (!in.read(&strings[0], static_cast<std::streamsize>(strings.size()))) {
+    return "";
+  }
+  for (DWORD i = 0; i < file.NumberOfSymbols; ++i) {
+    IMAGE_SYMBOL sym;
+    std::memcpy(&sym, &table[size_t{i} * IMAGE_SIZEOF_SYMBOL],
+                IMAGE_SIZEOF_SYMBOL);
+    if (sym.SectionNumber > 0 && sym.SectionNumber <= file.NumberOfSections &&
+        ISFCN(sym.Type) &&
+        sections[sym.SectionNumber - 1].VirtualAddress + sym.Value == rva) {
+      if (sym.N.Name.Short != 0) {
+        return std::string(
+            reinterpret_cast<const char*>(sym.N.ShortName),
+            strnlen(reinterpret_cast<const char*>(sym.N.ShortName), 8));
+      }
+      if (sym.N.Name.Long >= strings.size()) return "";
+      return std::string(strings.c_str() + sym.N.Name.Long);
+    }
+    i += sym.NumberOfAuxSymbols;
+  }
+  return "";
+}
+
+std::string Demangle(const std::string& name) {
+  int status = 0;
+  char* out = abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status);
+  if (out == nullptr) return name;
+  std::string demangled(out);
+  std::free(out);
+  return demangled;
+}
+
+}  // namespace
+
 std::string FunctionName(void (*fn)()) {
+  std::string name = CoffSymbolAt(reinterpret_cast<const void*>(fn));
+  if (!name.empty()) return absl::StrCat("\"", Demangle(name), "\"");
   return absl::StrCat("at ", absl::Hex(reinterpret_cast<uintptr_t>(fn)));
 }
 
