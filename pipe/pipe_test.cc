@@ -377,6 +377,30 @@ TEST(WaitTest, AMessageKeptByBufferTooShortIsReady) {
   EXPECT_EQ(*ready, (std::vector<size_t>{0}));
 }
 
+// Windows' zero-byte probe takes an empty message off the pipe; the
+// connection must still deliver it, once.
+TEST(WaitTest, EmptyMessageSeenByWaitOrPollIsStillReceived) {
+  auto [r, w] = MakePipe(/*duplex=*/false);
+  ASSERT_TRUE(w.SendBytes("").ok());
+  ASSERT_TRUE(w.SendBytes("").ok());
+  ASSERT_TRUE(w.SendBytes("after").ok());
+  absl::StatusOr<std::vector<size_t>> ready = Wait({r}, absl::Seconds(10));
+  ASSERT_TRUE(ready.ok()) << ready.status();
+  EXPECT_EQ(*ready, (std::vector<size_t>{0}));
+  ready = Wait({r}, absl::Seconds(10));  // again: still the same message
+  ASSERT_TRUE(ready.ok());
+  EXPECT_EQ(*ready, (std::vector<size_t>{0}));
+  EXPECT_TRUE(*r.Poll());
+  EXPECT_EQ(*r.RecvBytes(), "");
+  EXPECT_TRUE(*r.Poll(absl::Seconds(10)));
+  char buf[8];
+  absl::StatusOr<size_t> n = r.RecvBytesInto(absl::MakeSpan(buf));
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 0u);
+  EXPECT_EQ(*r.RecvBytes(), "after");
+  EXPECT_FALSE(*r.Poll());
+}
+
 TEST(WaitTest, RejectsAClosedConnection) {
   auto [a, b] = MakePipe(/*duplex=*/true);
   ASSERT_TRUE(a.Close().ok());

@@ -239,8 +239,9 @@ absl::StatusOr<uint64_t> Connection::PeekLength(Deadline deadline) {
       return Win32Error(error, "PeekNamedPipe");
     }
     if (avail > 0 || left > 0) {
-      // The head message's size, still unread.
-      pending_length_ = left > 0 ? left : avail;
+      // The head message's size, still unread: 0 when an empty message is
+      // ahead of others, which the zero-byte read in ReadPayload takes.
+      pending_length_ = left;
       return *pending_length_;
     }
     // Nothing, or an empty message that Peek cannot tell from nothing: a
