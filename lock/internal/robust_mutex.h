@@ -1,0 +1,173 @@
+// RobustMutex: the mutex under Lock, RLock, Condition and Barrier. It lives in
+// shared memory (zero-filled memory is an unlocked RobustMutex), knows which
+// thread holds it, and tells the next acquirer when the holder died holding
+// it (mp::OwnerDiedError(), the mutex then being held by the caller).
+//
+// Like Python's multiprocessing.Lock, a holder may be released by any thread
+// of any process (Release()); RLock and Condition use Unlock(), which only
+// the holder may call.
+//
+// Linux. The word is a robust futex in the kernel's FUTEX_OWNER_DIED
+// protocol: the holder's TID, plus FUTEX_WAITERS while someone sleeps. The
+// holder puts the mutex on its thread's robust list, glibc's own list
+// (get_robust_list gives the head; glibc registers one for every thread), in
+// glibc's entry layout: prev/next pointers 24 and 32 bytes after the word,
+// futex_offset -32, the head's prev slot just before it. When a thread
+// exits or its process dies (SIGKILL included), the kernel walks that list
+// and, for every word still holding that thread's TID, sets FUTEX_OWNER_DIED
+// and wakes a sleeper. The fast paths are one compare-and-swap each plus a
+// few plain stores into the mutex's cache line and the thread's list head,
+// with list_op_pending covering the instants between the two (the
+// kernel's protocol for a death in mid-operation). glibc's robust pthread
+// mutex does the same through a slower general path.
+//
+// A release by another thread cannot take the entry off the holder's list
+// (only the list's thread may touch it), so after one the entry stays on
+// the old holder's list until that thread takes the mutex again (and then
+// releases it) or dies; until then a new holder holds it "unprotected":
+// its death goes unnoticed, as with Python's Lock. Processes must be
+// created by fork() or exec (fork's atfork handler renews the per-thread
+// cache) and share a PID namespace (the word holds TIDs).
+//
+// Windows. The word holds the holder's thread id; sleepers wait on a named
+// semaphore. Owner death comes from a named kernel mutex that the holder
+// also owns while it holds the RobustMutex: when the holder's thread ends
+// (or its process dies), the kernel abandons that mutex, a sleeper waiting
+// on it gets WAIT_ABANDONED and takes the RobustMutex over with
+// OwnerDiedError. Kernel mutexes can only be released by their owner, so a
+// release by another thread leaves the kernel mutex with the old holder,
+// and later holders are unprotected until the old holder returns, as on
+// Linux. Names derive from a random id kept in the shared memory.
+//
+// macOS (plan, not built). There is no robust list and no robust pthread
+// mutex. The plan: the word holds the holder's identity (a per-thread
+// index into a small table of (pid, thread id) in the shared memory), waits
+// use os_sync_wait_on_address with OS_SYNC_WAIT_ON_ADDRESS_SHARED (see
+// base/wait.h), and a sleeper that has waited a while registers a kqueue
+// EVFILT_PROC/NOTE_EXIT filter on the holder's pid; when it fires and the
+// word still names that holder, the sleeper takes the mutex over with
+// OwnerDiedError. That notices process death (what multiprocessing needs),
+// not the end of a single thread.
+#ifndef MP_LOCK_INTERNAL_ROBUST_MUTEX_H_
+#define MP_LOCK_INTERNAL_ROBUST_MUTEX_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "base/deadline.h"
+
+namespace mp {
+namespace lock_internal {
+
+#ifndef _WIN32
+struct ThreadState;  // robust_mutex_linux.cc: this thread's TID, list, ...
+#endif
+
+class alignas(64) RobustMutex {
+ public:
+  RobustMutex() = default;
+  RobustMutex(const RobustMutex&) = delete;
+  RobustMutex& operator=(const RobustMutex&) = delete;
+
+  // Takes the mutex by `deadline`. Returns OK, or mp::OwnerDiedError() when
+  // the previous holder died holding it (the caller now holds it), or
+  // mp::TimeoutError() (not held), or an OS error (not held). A thread that
+  // already holds it waits for someone else to release it, like Python's
+  // Lock.
+  absl::Status Lock(Deadline deadline);
+
+  // Releases a mutex the calling thread holds; kFailedPrecondition if it
+  // does not. With `owner_died` the next acquirer gets OwnerDiedError again,
+  // for a caller that took the mutex from a dead owner but did not repair
+  // what it guards.
+  absl::Status Unlock(bool owner_died = false);
+
+  // Python's Lock.release(): releases the mutex whoever holds it;
+  // kFailedPrecondition ("semaphore or lock released too many times") if
+  // nobody does.
+  absl::Status Release();
+
+  bool HeldByMe() const;
+  bool IsLocked() const;
+
+  // Whether a thread of this process has the mutex on its robust list (Linux)
+  // or owns its kernel mutex (Windows). While it does, the memory holding
+  // the mutex must stay mapped in this process: the kernel reads the list
+  // when the thread exits.
+  bool PinnedInThisProcess() const;
+
+  // Opens this process's kernel objects for the mutex (Windows; nothing on
+  // Linux). Every process that maps the mutex calls it first: the kernel
+  // mutex must outlive a holder that dies, and it lives only as long as some
+  // process has it open.
+  absl::Status AttachInThisProcess();
+
+  // Forgets this process's cached kernel objects (Windows); call when the
+  // memory is about to be unmapped for good and no thread of this process
+  // is using the mutex.
+  void ForgetInThisProcess();
+
+ private:
+#ifdef _WIN32
+  absl::Status LockSlow(uint32_t self, uint32_t seen, Deadline deadline);
+  // After winning the word: takes the kernel mutex and the owner-died news.
+  absl::Status TakeOver(uint32_t self);
+  void ProtectHold(uint32_t self);
+  // The holder's release; false if another thread released it first.
+  bool ReleaseHeld(uint32_t self, bool owner_died);
+  void WakeOne();
+
+  std::atomic<uint32_t> word_{0};        // holder's thread id, 0 when free
+  std::atomic<uint32_t> waiters_{0};     // threads inside LockSlow()
+  std::atomic<uint64_t> id_{0};          // names the kernel objects
+  std::atomic<uint32_t> kmutex_tid_{0};  // thread owning the kernel mutex
+  std::atomic<uint32_t> kmutex_pid_{0};  // its process
+  std::atomic<uint32_t> owner_died_{0};  // the next acquirer is told
+#else
+  friend struct RobustLayout;
+  absl::Status LockSlow(uint32_t seen, Deadline deadline);
+  // Releases the calling thread's hold (the robust-list entry already off
+  // its list) once the fast compare-and-swap failed: wakes a sleeper, or
+  // finds that another thread released it first (false, the word in
+  // `*seen`).
+  bool ReleaseContended(uint32_t new_value, uint32_t* seen);
+  absl::Status ReleaseOther(uint32_t seen);
+  // The calling thread's hold: the entry comes off its robust list, if on
+  // it, before the word is released.
+  bool ReleaseMine(uint32_t new_value, uint32_t* seen);
+  // Puts the entry on the calling thread's robust list (a new holder).
+  void Link(const ThreadState& t);
+  // A new holder found the entry on another thread's list: takes it over if
+  // that thread is gone (`dead_holder`: the TID of a holder that just died,
+  // if known).
+  void ProtectStale(bool owner_died, uint32_t dead_holder);
+
+  // The robust futex: holder TID | FUTEX_WAITERS | FUTEX_OWNER_DIED.
+  std::atomic<uint32_t> word_{0};
+  // TID of the holder (set just after taking the word; cleared by a release
+  // from another thread), for telling after an owner death whether the
+  // robust-list entry died with the holder.
+  std::atomic<uint32_t> holder_tid_{0};
+  // Which thread's robust list holds `next_`: that thread's token (its TID
+  // in the high half, random bits below); 0 when on no list (prev_/next_
+  // are then meaningless).
+  std::atomic<uint64_t> node_token_{0};
+  uint64_t unused_ = 0;
+  // The robust-list entry, in glibc's layout (offsets fixed below).
+  void* prev_ = nullptr;
+  void* next_ = nullptr;
+#endif
+};
+
+static_assert(sizeof(RobustMutex) == 64, "one cache line");
+
+}  // namespace lock_internal
+}  // namespace mp
+
+#ifndef _WIN32
+#include "lock/internal/robust_mutex_linux.h"  // the inline fast paths
+#endif
+
+#endif  // MP_LOCK_INTERNAL_ROBUST_MUTEX_H_

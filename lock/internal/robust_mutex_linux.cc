@@ -1,0 +1,292 @@
+// RobustMutex on Linux: a robust futex on glibc's per-thread robust list.
+// See robust_mutex.h for the protocol; the fast paths are inline in
+// robust_mutex_linux.h.
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/base/optimization.h"
+#include "base/os_error.h"
+#include "base/status.h"
+#include "lock/internal/robust_mutex.h"
+
+namespace mp {
+namespace lock_internal {
+
+__thread ThreadState tls_state __attribute__((tls_model("initial-exec")));
+
+namespace {
+
+constexpr uint32_t kWaiters = FUTEX_WAITERS;
+constexpr uint32_t kOwnerDied = FUTEX_OWNER_DIED;
+constexpr uint32_t kTidMask = FUTEX_TID_MASK;
+
+// glibc's entries: the futex word sits 32 bytes before the `next` pointer
+// (pthread_mutex_t's __lock and __list.__next on every 64-bit glibc), and a
+// `prev` pointer sits just before `next` (also before the head: glibc's
+// robust_prev), which glibc's own enqueue/dequeue write through.
+constexpr long kFutexOffset = -32;
+
+// A head of our own, for a thread that has none registered (one not made by
+// glibc). Laid out like glibc's: the prev slot first.
+struct OwnHead {
+  void* prev;
+  RobustHead head;
+};
+
+thread_local OwnHead tls_own_head;
+
+uint32_t RandomBits(uint32_t tid) {
+  uint32_t bits = 0;
+  if (getrandom(&bits, sizeof bits, GRND_NONBLOCK) != sizeof bits) {
+    // No entropy yet: the clock, mixed with the tid (splitmix64).
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t z = (uint64_t{tid} << 32) ^ static_cast<uint64_t>(ts.tv_nsec) ^
+                 (static_cast<uint64_t>(ts.tv_sec) << 20);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    bits = static_cast<uint32_t>(z ^ (z >> 31));
+  }
+  return bits == 0 ? 1 : bits;
+}
+
+uint32_t TokenTid(uint64_t token) { return static_cast<uint32_t>(token >> 32); }
+
+void ForgetThreadStateAfterFork() { tls_state.tid = 0; }
+
+long FutexWait(std::atomic<uint32_t>* word, uint32_t expected,
+               Deadline deadline) {
+  struct timespec abs_time;
+  const struct timespec* timeout = nullptr;
+  if (!deadline.IsNever()) {
+    int64_t ns = deadline.MonotonicNanos();
+    abs_time.tv_sec = static_cast<time_t>(ns / 1000000000);
+    abs_time.tv_nsec = static_cast<long>(ns % 1000000000);
+    timeout = &abs_time;
+  }
+  // Shared (no FUTEX_PRIVATE_FLAG): the word is in MAP_SHARED memory, and
+  // the kernel's owner-death wake-up is a shared wake.
+  return syscall(SYS_futex, reinterpret_cast<uint32_t*>(word),
+                 FUTEX_WAIT_BITSET, expected, timeout, nullptr,
+                 FUTEX_BITSET_MATCH_ANY);
+}
+
+void FutexWakeOne(std::atomic<uint32_t>* word) {
+  // Can only fail for a bad address, which the word is not.
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE, 1, nullptr,
+          nullptr, 0);
+}
+
+void ClearPending() {
+  RobustHead* head = tls_state.head;
+  if (head == nullptr) return;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  head->list_op_pending = nullptr;
+}
+
+absl::Status ReleasedTooManyTimes() {
+  return absl::FailedPreconditionError(
+      "semaphore or lock released too many times");
+}
+
+}  // namespace
+
+void InitThreadState() {
+  ThreadState& s = tls_state;
+  // A forked child's thread has a new TID and a fresh (empty) robust list,
+  // which glibc registers again; the handler makes the child start over.
+  static const bool registered =
+      pthread_atfork(nullptr, nullptr, &ForgetThreadStateAfterFork) == 0;
+  static_cast<void>(registered);
+  uint32_t tid = static_cast<uint32_t>(syscall(SYS_gettid));
+  s.token = (uint64_t{tid} << 32) | RandomBits(tid);
+  s.head = nullptr;
+  RobustHead* head = nullptr;
+  size_t len = 0;
+  if (syscall(SYS_get_robust_list, 0, &head, &len) == 0) {
+    if (head == nullptr) {
+      OwnHead& own = tls_own_head;
+      own.prev = &own.head;
+      own.head.list = &own.head;
+      own.head.futex_offset = kFutexOffset;
+      own.head.list_op_pending = nullptr;
+      if (syscall(SYS_set_robust_list, &own.head, sizeof own.head) == 0) {
+        s.head = &own.head;
+      }
+    } else if (len == sizeof(RobustHead) &&
+               head->futex_offset == kFutexOffset) {
+      s.head = head;
+    }
+    // Otherwise someone else's list with another entry layout: ours cannot
+    // join it, and holds stay unprotected.
+  }
+  s.tid = tid;  // last: marks the state initialised
+}
+
+// glibc's layout, checked where the members are visible.
+struct RobustLayout {
+  static_assert(offsetof(RobustMutex, next_) - offsetof(RobustMutex, word_) ==
+                    static_cast<size_t>(-kFutexOffset),
+                "the futex word must sit 32 bytes before the list entry");
+  static_assert(offsetof(RobustMutex, next_) - offsetof(RobustMutex, prev_) ==
+                    sizeof(void*),
+                "prev must sit just before next, as in glibc");
+};
+
+absl::Status RobustMutex::LockSlow(uint32_t seen, Deadline deadline) {
+  const uint32_t self = tls_state.tid;
+  uint32_t w = seen;
+  // Once this thread has slept, others may be asleep too: it takes the word
+  // with FUTEX_WAITERS so that its release wakes the next one.
+  uint32_t slept = 0;
+  absl::Status status;
+  for (;;) {
+    if ((w & kTidMask) == 0) {
+      if (word_.compare_exchange_weak(w, self | (w & kWaiters) | slept,
+                                      std::memory_order_acquire,
+                                      std::memory_order_relaxed)) {
+        bool died = (w & kOwnerDied) != 0;
+        uint32_t dead = died ? holder_tid_.load(std::memory_order_relaxed) : 0;
+        holder_tid_.store(self, std::memory_order_relaxed);
+        const ThreadState& t = tls_state;
+        if (t.head != nullptr) {
+          uint64_t token = node_token_.load(std::memory_order_acquire);
+          if (token == 0) {
+            Link(t);
+          } else if (token != t.token) {
+            ProtectStale(died, dead);
+          }
+        }
+        if (died) status = OwnerDiedError();
+        break;
+      }
+      continue;
+    }
+    if (deadline.Expired()) {
+      status = TimeoutError();
+      break;
+    }
+    if ((w & kWaiters) == 0) {
+      if (!word_.compare_exchange_weak(w, w | kWaiters,
+                                       std::memory_order_relaxed,
+                                       std::memory_order_relaxed)) {
+        continue;
+      }
+      w |= kWaiters;
+    }
+    if (FutexWait(&word_, w, deadline) != 0) {
+      int err = errno;
+      if (err != EAGAIN && err != EINTR && err != ETIMEDOUT) {
+        status = ErrnoError(err, "futex(FUTEX_WAIT_BITSET)");
+        break;
+      }
+    }
+    slept = kWaiters;
+    w = word_.load(std::memory_order_relaxed);
+  }
+  ClearPending();
+  return status;
+}
+
+void RobustMutex::ProtectStale(bool owner_died, uint32_t dead_holder) {
+  // The entry is on another thread's list, left there by a release from a
+  // third thread. Only that thread may unlink it, so take it over only once
+  // that thread is gone; until then this hold is unprotected.
+  const ThreadState& t = tls_state;
+  uint32_t tid = TokenTid(node_token_.load(std::memory_order_relaxed));
+  bool gone;
+  if (owner_died && dead_holder != 0 && dead_holder == tid) {
+    gone = true;  // the entry's thread is the holder that just died
+  } else if (tid == t.tid) {
+    gone = true;  // an earlier thread with our TID: dead, since we have it
+  } else {
+    // kill() accepts any thread's TID and reaches its thread group.
+    gone = kill(static_cast<pid_t>(tid), 0) != 0 && errno == ESRCH;
+  }
+  if (gone) Link(t);
+}
+
+bool RobustMutex::ReleaseContended(uint32_t new_value, uint32_t* seen) {
+  const uint32_t self = tls_state.tid;
+  uint32_t w = *seen;
+  bool released = false;
+  while ((w & kTidMask) == self) {
+    // FUTEX_WAITERS is set: release and wake one sleeper.
+    if (word_.compare_exchange_weak(w, new_value, std::memory_order_release,
+                                    std::memory_order_relaxed)) {
+      if (w & kWaiters) FutexWakeOne(&word_);
+      released = true;
+      break;
+    }
+  }
+  // Otherwise another thread released it meanwhile (Lock.release from
+  // anyone): `w` is what is there now.
+  *seen = w;
+  ClearPending();
+  return released;
+}
+
+absl::Status RobustMutex::ReleaseOther(uint32_t seen) {
+  const uint32_t self = Self().tid;
+  uint32_t w = seen;
+  for (;;) {
+    uint32_t holder = w & kTidMask;
+    if (holder == 0) return ReleasedTooManyTimes();
+    if (holder == self) {
+      if (ReleaseMine(0, &w)) return absl::OkStatus();
+      continue;
+    }
+    // Another thread's hold: free the word and leave the entry on that
+    // thread's list (see robust_mutex.h).
+    if (word_.compare_exchange_weak(w, 0, std::memory_order_release,
+                                    std::memory_order_relaxed)) {
+      uint32_t expected = holder;
+      holder_tid_.compare_exchange_strong(expected, 0,
+                                          std::memory_order_relaxed);
+      if (w & kWaiters) FutexWakeOne(&word_);
+      return absl::OkStatus();
+    }
+  }
+}
+
+absl::Status RobustMutex::Unlock(bool owner_died) {
+  const ThreadState& t = Self();
+  uint32_t w = word_.load(std::memory_order_relaxed);
+  if ((w & kTidMask) != t.tid ||
+      !ReleaseMine(owner_died ? kOwnerDied : 0, &w)) {
+    return absl::FailedPreconditionError(
+        "cannot release a lock the calling thread does not hold");
+  }
+  return absl::OkStatus();
+}
+
+bool RobustMutex::HeldByMe() const {
+  return (word_.load(std::memory_order_relaxed) & kTidMask) == Self().tid;
+}
+
+bool RobustMutex::IsLocked() const {
+  return (word_.load(std::memory_order_relaxed) & kTidMask) != 0;
+}
+
+bool RobustMutex::PinnedInThisProcess() const {
+  uint64_t token = node_token_.load(std::memory_order_acquire);
+  if (token == 0) return false;
+  // On the list of a live thread of this process?
+  return syscall(SYS_tgkill, getpid(), TokenTid(token), 0) == 0;
+}
+
+absl::Status RobustMutex::AttachInThisProcess() { return absl::OkStatus(); }
+
+void RobustMutex::ForgetInThisProcess() {}
+
+}  // namespace lock_internal
+}  // namespace mp

@@ -1,0 +1,127 @@
+// SharedState<T>: the handle every lock/ object (and Value/Array) keeps to
+// its state in shared memory. Copies share one mapping, like Python objects
+// passed around by reference; the codec sends the segment's handle and the
+// state's offset, and checks on arrival that the segment is big enough and
+// the state is of the expected kind.
+//
+// T is a struct whose first member is `uint32_t magic`, constructible in
+// zero-filled memory, with `absl::Status AttachInThisProcess()` (called
+// once in each process that maps it, before use), `bool
+// PinnedInThisProcess() const` and `void ForgetInThisProcess()`.
+#ifndef MP_LOCK_INTERNAL_SHARED_STATE_H_
+#define MP_LOCK_INTERNAL_SHARED_STATE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <new>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "base/codec.h"
+#include "base/status.h"
+#include "shm_value/shared_memory.h"
+
+namespace mp {
+namespace lock_internal {
+
+// Keeps `shm` mapped until the process ends: for a mutex still on a robust
+// list of this process when its last handle goes (see RobustMutex).
+void KeepMappedForever(const SharedMemory& shm);
+
+template <typename T>
+class SharedState {
+ public:
+  SharedState() = default;
+
+  // A new segment holding a fresh T (constructed with `args`) whose magic is
+  // `magic`.
+  template <typename... Args>
+  static absl::StatusOr<SharedState> Create(uint32_t magic, Args&&... args) {
+    absl::StatusOr<SharedMemory> shm = SharedMemory::Create(sizeof(T));
+    if (!shm.ok()) return shm.status();
+    T* state = new (shm->data()) T(std::forward<Args>(args)...);
+    state->magic = magic;
+    absl::Status s = state->AttachInThisProcess();
+    if (!s.ok()) return s;
+    return SharedState(*std::move(shm), 0, state);
+  }
+
+  // The T at `offset` in `shm`, which the caller has checked.
+  static absl::StatusOr<SharedState> View(SharedMemory shm, size_t offset) {
+    T* state = reinterpret_cast<T*>(static_cast<char*>(shm.data()) + offset);
+    absl::Status s = state->AttachInThisProcess();
+    if (!s.ok()) return s;
+    return SharedState(std::move(shm), offset, state);
+  }
+
+  bool valid() const { return holder_ != nullptr; }
+  T* get() const { return holder_ == nullptr ? nullptr : holder_->state; }
+  T* operator->() const { return get(); }
+  const SharedMemory& segment() const { return holder_->shm; }
+  size_t offset() const { return offset_; }
+
+  void Encode(Encoder& e, absl::string_view what) const {
+    if (holder_ == nullptr) {
+      return e.Fail(absl::FailedPreconditionError(
+          absl::StrCat("cannot send an empty ", what)));
+    }
+    e.Write(holder_->shm, static_cast<uint64_t>(offset_));
+  }
+
+  // Reads what Encode wrote and checks it names a T with one of `magics`.
+  static absl::Status Decode(Decoder& d, absl::string_view what,
+                             std::initializer_list<uint32_t> magics,
+                             SharedState* out) {
+    SharedMemory shm;
+    uint64_t offset = 0;
+    absl::Status s = d.Read(shm, offset);
+    if (!s.ok()) return s;
+    if (offset > shm.size() || shm.size() - offset < sizeof(T) ||
+        offset % alignof(T) != 0) {
+      return DecodeError(absl::StrCat(what, ": bad offset ", offset,
+                                      " in a segment of ", shm.size()));
+    }
+    const T* raw = reinterpret_cast<const T*>(
+        static_cast<const char*>(shm.data()) + offset);
+    bool known = false;
+    for (uint32_t m : magics) known = known || m == raw->magic;
+    if (!known) {
+      return DecodeError(
+          absl::StrCat(what, ": the memory holds something else"));
+    }
+    absl::StatusOr<SharedState> view =
+        View(std::move(shm), static_cast<size_t>(offset));
+    if (!view.ok()) return view.status();
+    *out = *std::move(view);
+    return absl::OkStatus();
+  }
+
+ private:
+  struct Holder {
+    Holder(SharedMemory s, T* t) : shm(std::move(s)), state(t) {}
+    ~Holder() {
+      if (state->PinnedInThisProcess()) {
+        KeepMappedForever(shm);
+      } else {
+        state->ForgetInThisProcess();
+      }
+    }
+    SharedMemory shm;
+    T* state;
+  };
+
+  SharedState(SharedMemory shm, size_t offset, T* state)
+      : holder_(std::make_shared<Holder>(std::move(shm), state)),
+        offset_(offset) {}
+
+  std::shared_ptr<Holder> holder_;
+  size_t offset_ = 0;
+};
+
+}  // namespace lock_internal
+}  // namespace mp
+
+#endif  // MP_LOCK_INTERNAL_SHARED_STATE_H_

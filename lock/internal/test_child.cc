@@ -1,0 +1,71 @@
+#include "lock/internal/test_child.h"
+
+#include <cstdio>
+#include <map>
+#include <string>
+#include <utility>
+
+#include "base/launch.h"
+#include "gtest/gtest.h"
+
+#ifndef _WIN32
+#include <unistd.h>
+#endif
+
+namespace mp {
+namespace lock_testing {
+namespace {
+
+std::map<std::string, ChildMain>& Registry() {
+  static auto* registry = new std::map<std::string, ChildMain>;
+  return *registry;
+}
+
+}  // namespace
+
+ChildRegistrar::ChildRegistrar(const char* name, ChildMain fn) {
+  Registry()[name] = fn;
+}
+
+absl::StatusOr<ChildProcess> SpawnEncoded(
+    const std::string& name, const std::string& payload,
+    const std::vector<NativeHandle>& handles) {
+  LaunchOptions options;
+  options.args = {name};
+  options.payload = payload;
+  options.handles = handles;
+  options.kill_with_parent = true;
+  return LaunchSelf(options);
+}
+
+#ifndef _WIN32
+absl::StatusOr<ChildProcess> ForkChild(absl::FunctionRef<int()> fn) {
+  pid_t pid = fork();
+  if (pid < 0) return absl::InternalError("fork failed");
+  if (pid == 0) _exit(fn());
+  return ChildProcess::Adopt(pid);
+}
+#endif
+
+int TestMain(int argc, char** argv) {
+  if (IsLaunchedChild(argc, argv)) {
+    absl::StatusOr<LaunchInfo> info = TakeLaunchInfo(argc, argv);
+    if (!info.ok() || info->args.size() != 1) {
+      std::fprintf(stderr, "test child: bad launch\n");
+      return 120;
+    }
+    auto it = Registry().find(info->args[0]);
+    if (it == Registry().end()) {
+      std::fprintf(stderr, "test child: no child '%s'\n",
+                   info->args[0].c_str());
+      return 121;
+    }
+    Decoder d(info->payload, &info->handles);
+    return it->second(d);
+  }
+  testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
+
+}  // namespace lock_testing
+}  // namespace mp

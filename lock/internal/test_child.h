@@ -1,0 +1,77 @@
+// Child processes for lock/ and shm_value/ tests, on the launcher
+// (base/launch.h) until process/ offers the same: a test starts this binary
+// again running a registered function whose arguments travel through the
+// codec (Python's "spawn" start method), or, on Linux, forks and runs a
+// closure on the copied memory ("fork").
+//
+// Example:
+//
+//   int BumpChild(mp::Decoder& args) {        // runs in the child
+//     mp::Lock lock;
+//     if (!args.Read(lock).ok()) return 90;
+//     ...
+//     return 0;                                // the exit code
+//   }
+//   const mp::lock_testing::ChildRegistrar kBump("bump", &BumpChild);
+//
+//   TEST(..., ...) {
+//     auto child = mp::lock_testing::SpawnChild("bump", *lock);
+//     EXPECT_EQ(*child->Wait(), 0);
+//   }
+//
+//   int main(int argc, char** argv) {
+//     return mp::lock_testing::TestMain(argc, argv);
+//   }
+#ifndef MP_LOCK_INTERNAL_TEST_CHILD_H_
+#define MP_LOCK_INTERNAL_TEST_CHILD_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/statusor.h"
+#include "base/codec.h"
+#include "base/handle.h"
+#include "base/launch.h"
+
+namespace mp {
+namespace lock_testing {
+
+// A child's work: reads its arguments, returns its exit code.
+using ChildMain = int (*)(Decoder& args);
+
+// Registers `fn` under `name`, at static initialisation.
+class ChildRegistrar {
+ public:
+  ChildRegistrar(const char* name, ChildMain fn);
+};
+
+absl::StatusOr<ChildProcess> SpawnEncoded(
+    const std::string& name, const std::string& payload,
+    const std::vector<NativeHandle>& handles);
+
+// Starts this binary again running the child `name` with `args`.
+template <typename... Args>
+absl::StatusOr<ChildProcess> SpawnChild(const std::string& name,
+                                        const Args&... args) {
+  std::string payload;
+  std::vector<NativeHandle> handles;
+  Encoder e(&payload, &handles);
+  e.Write(args...);
+  if (!e.status().ok()) return e.status();
+  return SpawnEncoded(name, payload, handles);
+}
+
+#ifndef _WIN32
+// Forks a child that runs `fn` and _exit()s with what it returns.
+absl::StatusOr<ChildProcess> ForkChild(absl::FunctionRef<int()> fn);
+#endif
+
+// main() for a test binary with children: runs the child a launcher asked
+// for, or the tests.
+int TestMain(int argc, char** argv);
+
+}  // namespace lock_testing
+}  // namespace mp
+
+#endif  // MP_LOCK_INTERNAL_TEST_CHILD_H_
