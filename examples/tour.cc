@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "process/process.h"
+
 namespace mp {
 namespace tour {
 
@@ -16,7 +18,12 @@ void Heading(const char* title) {
 }  // namespace mp
 
 int main(int argc, char** argv) {
+  // In a child started by the spawn method this runs the child's target and
+  // exits; in the tour itself it returns at once (Python's
+  // `if __name__ == "__main__":`).
+  mp::ChildMain(argc, argv);
   std::printf("mp: Python's multiprocessing in C++ -- a tour\n");
   mp::tour::TourBase();
+  mp::tour::TourProcess();
   return 0;
 }
