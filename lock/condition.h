@@ -1,0 +1,144 @@
+// Condition: Python's multiprocessing.Condition, a condition variable over a
+// Lock or RLock shared by processes and threads.
+//
+// Wait() must be called holding the lock: it releases the lock (every level
+// of an RLock), sleeps until a Notify() picks it or the timeout passes, and
+// takes the lock back before returning. Notify(n) wakes the n longest
+// waiting of the threads waiting at that moment (exactly n, or all of them
+// if fewer wait); NotifyAll() wakes all of them. Waiters that time out are
+// skipped by later notifications, and a thread that starts waiting after a
+// Notify() is never woken by it.
+//
+// How: each waiter takes a ticket (under the lock); Notify(n) moves a
+// "signalled" bound past the next n live tickets and wakes the sleepers on
+// that bound (a WaitWord), each of which checks its own ticket. A waiter
+// that times out records its ticket as cancelled in a 256-ticket window so
+// that Notify() skips it; should more than 256 waiters be ahead of it, the
+// next Notify() wakes one waiter more than asked instead (a waiter returning
+// early is always allowed, and WaitFor() loops).
+//
+// Owner death: the lock's owner-death news (mp::OwnerDiedError()) reaches
+// whoever takes the lock next, Wait() and Notify() included, with the lock
+// held. A process that dies while waiting keeps its ticket: one later
+// Notify() is spent on it (Python's Condition would hang its next notify
+// instead).
+//
+// Copies are handles to the same condition; pass them to child processes as
+// Process arguments (fork copies them, spawn sends them through the codec).
+//
+// Example:
+//
+//   absl::StatusOr<mp::Condition> cond = mp::Condition::Create();
+//   // consumer:
+//   mp::LockGuard guard(*cond);
+//   absl::Status s = cond->WaitFor([&] { return queue_has_items(); },
+//                                  absl::Seconds(5));
+//   // producer:
+//   mp::LockGuard guard(*cond);
+//   ... add an item ...
+//   cond->Notify().IgnoreError();
+
+#ifndef MP_LOCK_CONDITION_H_
+#define MP_LOCK_CONDITION_H_
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "base/codec.h"
+#include "base/deadline.h"
+#include "base/status.h"
+#include "base/wait.h"
+#include "lock/internal/shared_state.h"
+#include "lock/lock.h"
+
+namespace mp {
+namespace lock_internal {
+
+struct ConditionState {
+  static constexpr uint32_t kMagic = 0x444e4f43;  // "COND"
+  static constexpr uint32_t kWindow = 256;
+
+  uint32_t magic = 0;
+  // Under the lock: the next ticket to hand out, and cancelled tickets
+  // (bit i: ticket `signalled + i`) plus those that did not fit.
+  uint32_t next_ticket = 0;
+  uint32_t overflow = 0;
+  uint64_t cancelled[kWindow / 64] = {};
+  // Tickets before this one (mod 2^32) are notified. Written under the lock.
+  WaitWord signalled;
+
+  absl::Status AttachInThisProcess() { return absl::OkStatus(); }
+  bool PinnedInThisProcess() const { return false; }
+  void ForgetInThisProcess() { signalled.ForgetInThisProcess(); }
+};
+
+}  // namespace lock_internal
+
+class Condition {
+ public:
+  // No condition; every call fails with kFailedPrecondition.
+  Condition() = default;
+
+  // A condition with its own RLock (Python's default).
+  static absl::StatusOr<Condition> Create();
+  // A condition over `lock` (a Lock or an RLock).
+  static absl::StatusOr<Condition> Create(AnyLock lock);
+
+  // The lock's Acquire() and Release().
+  absl::Status Acquire(absl::Duration timeout = absl::InfiniteDuration()) {
+    return lock_.Acquire(timeout);
+  }
+  absl::Status Release() { return lock_.Release(); }
+  const AnyLock& lock() const { return lock_; }
+
+  // Releases the lock, waits for a Notify() or `timeout`, takes the lock
+  // back. OK when notified, mp::TimeoutError() when not, kFailedPrecondition
+  // if the calling thread does not hold the lock, mp::OwnerDiedError() if
+  // the lock came back from a dead owner (held; the wait may have been cut
+  // short).
+  absl::Status Wait(absl::Duration timeout = absl::InfiniteDuration());
+
+  // Waits until `predicate()` (called with the lock held) is true, for at
+  // most `timeout` in all. OK if it became true, mp::TimeoutError() if not;
+  // other errors as Wait().
+  template <typename Predicate>
+  absl::Status WaitFor(Predicate predicate,
+                       absl::Duration timeout = absl::InfiniteDuration());
+
+  // Wakes the `n` longest waiting waiters (all, if fewer wait). The calling
+  // thread must hold the lock (kFailedPrecondition otherwise).
+  absl::Status Notify(int n = 1);
+  absl::Status NotifyAll();
+
+  bool valid() const { return state_.valid() && lock_.valid(); }
+
+  friend void MpEncode(Encoder& e, const Condition& c);
+  friend absl::Status MpDecode(Decoder& d, Condition& c);
+
+ private:
+  Condition(lock_internal::SharedState<lock_internal::ConditionState> state,
+            AnyLock lock)
+      : state_(std::move(state)), lock_(std::move(lock)) {}
+  absl::Status WaitUntil(Deadline deadline);
+  absl::Status NotifyUpTo(uint32_t n);
+
+  lock_internal::SharedState<lock_internal::ConditionState> state_;
+  AnyLock lock_;
+};
+
+template <typename Predicate>
+absl::Status Condition::WaitFor(Predicate predicate, absl::Duration timeout) {
+  Deadline deadline = Deadline::After(timeout);
+  while (!predicate()) {
+    if (deadline.Expired()) return TimeoutError();
+    absl::Status s = WaitUntil(deadline);
+    if (!s.ok() && !IsTimeout(s)) return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace mp
+
+#endif  // MP_LOCK_CONDITION_H_
