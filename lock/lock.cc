@@ -59,6 +59,19 @@ absl::StatusOr<uint32_t> LockHandle::ReleaseAll() const {
   return levels;
 }
 
+absl::Status LockHandle::ReleaseKeepingOwnerDied() const {
+  LockState* s = state();
+  if (s == nullptr) return NotInitialized("lock");
+  if (s->recursive()) {
+    if (!s->mutex.HeldByMe()) {
+      return absl::FailedPreconditionError(
+          "attempt to release recursive lock not owned by thread");
+    }
+    if (--s->count > 0) return absl::OkStatus();
+  }
+  return s->mutex.Unlock(/*owner_died=*/true);
+}
+
 absl::Status LockHandle::Restore(uint32_t levels) const {
   LockState* s = state();
   if (s == nullptr) return NotInitialized("lock");

@@ -115,6 +115,11 @@ class LockHandle {
   absl::StatusOr<uint32_t> ReleaseAll() const;
   absl::Status Restore(uint32_t levels) const;
 
+  // Releases a lock the calling thread took with OwnerDiedError, leaving
+  // that news for the next acquirer (for a caller that did not repair what
+  // the lock guards).
+  absl::Status ReleaseKeepingOwnerDied() const;
+
  private:
   static absl::Status AcquireRecursive(LockState* s, absl::Duration timeout);
   static absl::Status ReleaseRecursive(LockState* s);
@@ -213,6 +218,13 @@ class AnyLock {
   friend void MpEncode(Encoder& e, const AnyLock& lock);
   friend absl::Status MpDecode(Decoder& d, AnyLock& lock);
 
+  // For mp's own packages: the lock behind a handle (Value and Array keep
+  // theirs in their own segment), and the handle.
+  static AnyLock FromHandle(lock_internal::LockHandle handle) {
+    AnyLock lock;
+    lock.handle_ = std::move(handle);
+    return lock;
+  }
   const lock_internal::LockHandle& handle() const { return handle_; }
 
  private:

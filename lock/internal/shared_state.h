@@ -36,13 +36,14 @@ class SharedState {
  public:
   SharedState() = default;
 
-  // A new segment holding a fresh T (constructed with `args`) whose magic is
-  // `magic`.
-  template <typename... Args>
-  static absl::StatusOr<SharedState> Create(uint32_t magic, Args&&... args) {
-    absl::StatusOr<SharedMemory> shm = SharedMemory::Create(sizeof(T));
+  // A new segment of `size` (>= sizeof(T)) zero bytes starting with a fresh
+  // T whose magic is `magic`.
+  static absl::StatusOr<SharedState> Create(uint32_t magic,
+                                            size_t size = sizeof(T)) {
+    absl::StatusOr<SharedMemory> shm =
+        SharedMemory::Create(size < sizeof(T) ? sizeof(T) : size);
     if (!shm.ok()) return shm.status();
-    T* state = new (shm->data()) T(std::forward<Args>(args)...);
+    T* state = new (shm->data()) T;
     state->magic = magic;
     absl::Status s = state->AttachInThisProcess();
     if (!s.ok()) return s;

@@ -1,0 +1,158 @@
+#include "shm_value/value.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "base/status.h"
+
+namespace mp {
+namespace value_internal {
+namespace {
+
+using lock_internal::LockHandle;
+using lock_internal::LockState;
+using lock_internal::SharedState;
+
+size_t DataOffset(size_t elem_align) {
+  size_t align = elem_align < 64 ? 64 : elem_align;
+  return (sizeof(Header) + align - 1) / align * align;
+}
+
+absl::StatusOr<AnyLock> OwnLock(const SharedState<Header>& state) {
+  absl::StatusOr<SharedState<LockState>> lock = SharedState<LockState>::View(
+      state.segment(), state.offset() + offsetof(Header, lock));
+  if (!lock.ok()) return lock.status();
+  return AnyLock::FromHandle(LockHandle(*std::move(lock)));
+}
+
+}  // namespace
+
+absl::Status OutOfRange(size_t index, size_t length) {
+  return absl::OutOfRangeError(absl::StrCat("array index out of range (", index,
+                                            " with length ", length, ")"));
+}
+
+absl::StatusOr<Block> Block::Create(uint32_t magic, size_t elem_size,
+                                    size_t elem_align, size_t length,
+                                    Locking locking, AnyLock given) {
+  const size_t offset = DataOffset(elem_align);
+  if (length > (std::numeric_limits<size_t>::max() - offset) / elem_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Array: ", length, " elements do not fit in memory"));
+  }
+  absl::StatusOr<SharedState<Header>> state =
+      SharedState<Header>::Create(magic, offset + elem_size * length);
+  if (!state.ok()) return state.status();
+  Header* h = state->get();
+  h->elem_size = static_cast<uint32_t>(elem_size);
+  h->length = length;
+  h->data_offset = offset;
+  Block b;
+  switch (locking) {
+    case Locking::kOwn: {
+      h->own_lock = 1;
+      h->lock.magic = LockState::kRLockMagic;
+      absl::StatusOr<AnyLock> own = OwnLock(*state);
+      if (!own.ok()) return own.status();
+      b.lock_ = *std::move(own);
+      break;
+    }
+    case Locking::kGiven:
+      b.lock_ = std::move(given);
+      break;
+    case Locking::kNone:
+      break;
+  }
+  b.state_ = *std::move(state);
+  return b;
+}
+
+void* Block::data() const {
+  Header* h = state_.get();
+  return h == nullptr ? nullptr : reinterpret_cast<char*>(h) + h->data_offset;
+}
+
+size_t Block::length() const {
+  Header* h = state_.get();
+  return h == nullptr ? 0 : static_cast<size_t>(h->length);
+}
+
+absl::Status Block::WithLock(absl::FunctionRef<void()> f) const {
+  if (!state_.valid()) return lock_internal::NotInitialized("Value");
+  if (!lock_.valid()) {
+    f();
+    return absl::OkStatus();
+  }
+  absl::Status s = lock_.handle().Acquire(absl::InfiniteDuration());
+  if (!Acquired(s)) return s;
+  f();
+  // A dead owner's news stays for whoever takes the lock on purpose next.
+  return IsOwnerDied(s) ? lock_.handle().ReleaseKeepingOwnerDied()
+                        : lock_.handle().Release();
+}
+
+void Block::Encode(Encoder& e, absl::string_view what) const {
+  state_.Encode(e, what);
+  if (!state_.valid()) return;
+  if (state_->own_lock != 0) {
+    e.Write(static_cast<uint8_t>(Locking::kOwn));
+  } else if (lock_.valid()) {
+    e.Write(static_cast<uint8_t>(Locking::kGiven), lock_);
+  } else {
+    e.Write(static_cast<uint8_t>(Locking::kNone));
+  }
+}
+
+absl::Status Block::Decode(Decoder& d, absl::string_view what, uint32_t magic,
+                           size_t elem_size, size_t elem_align, Block* out) {
+  SharedState<Header> state;
+  absl::Status s = SharedState<Header>::Decode(d, what, {magic}, &state);
+  if (!s.ok()) return s;
+  const Header* h = state.get();
+  const size_t available = state.segment().size() - state.offset();
+  if (h->elem_size != elem_size) {
+    return DecodeError(absl::StrCat(what, ": elements of ", h->elem_size,
+                                    " bytes, not ", elem_size));
+  }
+  if (h->data_offset < sizeof(Header) || h->data_offset % elem_align != 0 ||
+      h->data_offset > available ||
+      h->length > (available - h->data_offset) / elem_size) {
+    return DecodeError(absl::StrCat(what, ": bad layout"));
+  }
+  uint8_t locking = 0;
+  s = d.Read(locking);
+  if (!s.ok()) return s;
+  const bool raw =
+      magic == Header::kRawValueMagic || magic == Header::kRawArrayMagic;
+  Block b;
+  switch (static_cast<Locking>(locking)) {
+    case Locking::kOwn: {
+      if (raw || h->own_lock != 1 || h->lock.magic != LockState::kRLockMagic) {
+        return DecodeError(absl::StrCat(what, ": bad lock"));
+      }
+      absl::StatusOr<AnyLock> own = OwnLock(state);
+      if (!own.ok()) return own.status();
+      b.lock_ = *std::move(own);
+      break;
+    }
+    case Locking::kGiven:
+      if (raw) return DecodeError(absl::StrCat(what, ": bad lock"));
+      s = d.Read(b.lock_);
+      if (!s.ok()) return s;
+      break;
+    case Locking::kNone:
+      if (!raw) return DecodeError(absl::StrCat(what, ": bad lock"));
+      break;
+    default:
+      return DecodeError(absl::StrCat(what, ": bad lock kind"));
+  }
+  b.state_ = std::move(state);
+  *out = std::move(b);
+  return absl::OkStatus();
+}
+
+}  // namespace value_internal
+}  // namespace mp

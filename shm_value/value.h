@@ -1,0 +1,429 @@
+// Value and Array: Python's multiprocessing.Value / Array and RawValue /
+// RawArray (multiprocessing.sharedctypes), a T or an array of T in shared
+// memory.
+//
+// T is any trivially copyable type: the Python typecodes 'i' (int), 'd'
+// (double), 'h' (short), 'q' (long long), 'c' (char) and plain structs.
+// Value and Array come with a lock by default (their own RLock, as in
+// Python, kept in their own segment) or use one you give them (a Lock or an
+// RLock); Get/Set/Update take it for you. RawValue and RawArray have none.
+//
+// Update(f) runs f on the value (or the whole array) under the lock: one
+// call for Python's `with v.get_lock(): v.value += 1`. get_lock() returns
+// the lock for longer critical sections, get_obj() the raw memory for use
+// under it.
+//
+// Owner death: if the lock comes from a process that died holding it, the
+// accessors here still do their work, and leave the news
+// (mp::OwnerDiedError()) for the next explicit get_lock().Acquire(), whose
+// caller can check and repair the data.
+//
+// Copies are handles to the same memory; pass them to child processes as
+// Process arguments (fork copies them, spawn sends the segment's handle
+// through the codec).
+//
+// Example (the seeds' counter):
+//
+//   absl::StatusOr<mp::Value<int>> v = mp::Value<int>::Create(0);
+//   // in each of two processes:
+//   for (int i = 0; i < 5; ++i) {
+//     v->Update([](int& x) { x += 1; }).IgnoreError();
+//   }
+//   // parent, after joining them:
+//   int total = *v->Get();   // 10
+//
+//   absl::StatusOr<mp::Array<double>> a =
+//       mp::Array<double>::Create({1.0, 2.0, 3.0});
+//   a->Set(0, 4.5).IgnoreError();
+//   absl::StatusOr<std::vector<double>> all = a->GetSlice(0, a->size());
+
+#ifndef MP_SHM_VALUE_VALUE_H_
+#define MP_SHM_VALUE_VALUE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <initializer_list>
+#include <type_traits>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "base/codec.h"
+#include "lock/internal/shared_state.h"
+#include "lock/lock.h"
+
+namespace mp {
+namespace value_internal {
+
+// The start of every Value/Array segment; the data follows at data_offset.
+struct alignas(64) Header {
+  static constexpr uint32_t kValueMagic = 0x554c4156;     // "VALU"
+  static constexpr uint32_t kArrayMagic = 0x59525241;     // "ARRY"
+  static constexpr uint32_t kRawValueMagic = 0x4c415652;  // "RVAL"
+  static constexpr uint32_t kRawArrayMagic = 0x52524152;  // "RARR"
+
+  uint32_t magic = 0;
+  uint32_t elem_size = 0;
+  uint64_t length = 0;
+  uint64_t data_offset = 0;
+  // The value's own RLock, when it has one.
+  uint32_t own_lock = 0;
+  lock_internal::LockState lock;
+
+  absl::Status AttachInThisProcess() { return lock.AttachInThisProcess(); }
+  bool PinnedInThisProcess() const { return lock.PinnedInThisProcess(); }
+  void ForgetInThisProcess() { lock.ForgetInThisProcess(); }
+};
+
+// How a Value or Array is locked.
+enum class Locking { kOwn, kGiven, kNone };
+
+// The untyped part: a segment holding `length` elements of `elem_size`
+// bytes aligned to `elem_align`, and its lock.
+class Block {
+ public:
+  Block() = default;
+
+  static absl::StatusOr<Block> Create(uint32_t magic, size_t elem_size,
+                                      size_t elem_align, size_t length,
+                                      Locking locking, AnyLock given);
+
+  bool valid() const { return state_.valid(); }
+  void* data() const;
+  size_t length() const;
+  const AnyLock& lock() const { return lock_; }
+
+  // Runs `f` holding the lock (if any); an owner-death news is kept for the
+  // next explicit acquirer.
+  absl::Status WithLock(absl::FunctionRef<void()> f) const;
+
+  void Encode(Encoder& e, absl::string_view what) const;
+  // Checks the segment holds the kind `magic` of elements of that size.
+  static absl::Status Decode(Decoder& d, absl::string_view what, uint32_t magic,
+                             size_t elem_size, size_t elem_align, Block* out);
+
+ private:
+  lock_internal::SharedState<Header> state_;
+  AnyLock lock_;
+};
+
+absl::Status OutOfRange(size_t index, size_t length);
+
+}  // namespace value_internal
+
+template <typename T>
+class Value {
+  static_assert(std::is_trivially_copyable_v<T>,
+                "mp::Value<T> needs a trivially copyable T");
+
+ public:
+  // No value; every call fails with kFailedPrecondition.
+  Value() = default;
+
+  // A value holding `initial`, with its own RLock.
+  static absl::StatusOr<Value> Create(const T& initial = T{}) {
+    return Make(initial, value_internal::Locking::kOwn, AnyLock());
+  }
+  // A value holding `initial`, guarded by `lock` (a Lock or an RLock).
+  static absl::StatusOr<Value> Create(const T& initial, AnyLock lock) {
+    if (!lock.valid()) return lock_internal::NotInitialized("Value's lock");
+    return Make(initial, value_internal::Locking::kGiven, std::move(lock));
+  }
+
+  // The value, read under the lock.
+  absl::StatusOr<T> Get() const {
+    T out;
+    absl::Status s =
+        block_.WithLock([&] { std::memcpy(&out, ptr(), sizeof(T)); });
+    if (!s.ok()) return s;
+    return out;
+  }
+  // Replaces the value, under the lock.
+  absl::Status Set(const T& value) {
+    return block_.WithLock([&] { std::memcpy(ptr(), &value, sizeof(T)); });
+  }
+  // Runs `f(T&)` on the value under the lock; returns the new value.
+  template <typename F>
+  absl::StatusOr<T> Update(F f) {
+    T out;
+    absl::Status s = block_.WithLock([&] {
+      T v;
+      std::memcpy(&v, ptr(), sizeof(T));
+      f(v);
+      std::memcpy(ptr(), &v, sizeof(T));
+      out = v;
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+
+  // The lock (Python's get_lock()), and the raw value for use under it
+  // (get_obj()).
+  const AnyLock& get_lock() const { return block_.lock(); }
+  T* get_obj() const { return ptr(); }
+  bool valid() const { return block_.valid(); }
+
+  friend void MpEncode(Encoder& e, const Value& v) {
+    v.block_.Encode(e, "Value");
+  }
+  friend absl::Status MpDecode(Decoder& d, Value& v) {
+    return value_internal::Block::Decode(d, "Value",
+                                         value_internal::Header::kValueMagic,
+                                         sizeof(T), alignof(T), &v.block_);
+  }
+
+ private:
+  static absl::StatusOr<Value> Make(const T& initial,
+                                    value_internal::Locking locking,
+                                    AnyLock lock) {
+    absl::StatusOr<value_internal::Block> b = value_internal::Block::Create(
+        value_internal::Header::kValueMagic, sizeof(T), alignof(T), 1, locking,
+        std::move(lock));
+    if (!b.ok()) return b.status();
+    Value v;
+    v.block_ = *std::move(b);
+    std::memcpy(v.ptr(), &initial, sizeof(T));
+    return v;
+  }
+  T* ptr() const { return static_cast<T*>(block_.data()); }
+
+  value_internal::Block block_;
+};
+
+template <typename T>
+class RawValue {
+  static_assert(std::is_trivially_copyable_v<T>,
+                "mp::RawValue<T> needs a trivially copyable T");
+
+ public:
+  RawValue() = default;
+
+  // A value holding `initial`, without a lock.
+  static absl::StatusOr<RawValue> Create(const T& initial = T{}) {
+    absl::StatusOr<value_internal::Block> b = value_internal::Block::Create(
+        value_internal::Header::kRawValueMagic, sizeof(T), alignof(T), 1,
+        value_internal::Locking::kNone, AnyLock());
+    if (!b.ok()) return b.status();
+    RawValue v;
+    v.block_ = *std::move(b);
+    std::memcpy(v.get_obj(), &initial, sizeof(T));
+    return v;
+  }
+
+  // No lock: a concurrent writer can tear a T wider than one atomic store.
+  // An empty RawValue reads as T{} and ignores writes.
+  T Get() const {
+    T out{};
+    if (valid()) std::memcpy(&out, get_obj(), sizeof(T));
+    return out;
+  }
+  void Set(const T& value) {
+    if (valid()) std::memcpy(get_obj(), &value, sizeof(T));
+  }
+  T* get_obj() const { return static_cast<T*>(block_.data()); }
+  bool valid() const { return block_.valid(); }
+
+  friend void MpEncode(Encoder& e, const RawValue& v) {
+    v.block_.Encode(e, "RawValue");
+  }
+  friend absl::Status MpDecode(Decoder& d, RawValue& v) {
+    return value_internal::Block::Decode(d, "RawValue",
+                                         value_internal::Header::kRawValueMagic,
+                                         sizeof(T), alignof(T), &v.block_);
+  }
+
+ private:
+  value_internal::Block block_;
+};
+
+template <typename T>
+class Array {
+  static_assert(std::is_trivially_copyable_v<T>,
+                "mp::Array<T> needs a trivially copyable T");
+
+ public:
+  // No array; every call fails with kFailedPrecondition.
+  Array() = default;
+
+  // `length` zero-filled elements / a copy of `values`, with their own RLock
+  // or guarded by `lock`.
+  static absl::StatusOr<Array> Create(size_t length) {
+    return Make(length, {}, value_internal::Locking::kOwn, AnyLock());
+  }
+  static absl::StatusOr<Array> Create(absl::Span<const T> values) {
+    return Make(values.size(), values, value_internal::Locking::kOwn,
+                AnyLock());
+  }
+  static absl::StatusOr<Array> Create(std::initializer_list<T> values) {
+    return Create(absl::Span<const T>(values.begin(), values.size()));
+  }
+  static absl::StatusOr<Array> Create(size_t length, AnyLock lock) {
+    if (!lock.valid()) return lock_internal::NotInitialized("Array's lock");
+    return Make(length, {}, value_internal::Locking::kGiven, std::move(lock));
+  }
+  static absl::StatusOr<Array> Create(absl::Span<const T> values,
+                                      AnyLock lock) {
+    if (!lock.valid()) return lock_internal::NotInitialized("Array's lock");
+    return Make(values.size(), values, value_internal::Locking::kGiven,
+                std::move(lock));
+  }
+
+  // Python's len().
+  size_t size() const { return block_.length(); }
+
+  // Element `i`, under the lock; kOutOfRange past the end.
+  absl::StatusOr<T> Get(size_t i) const {
+    if (!valid()) return lock_internal::NotInitialized("Array");
+    if (i >= size()) return value_internal::OutOfRange(i, size());
+    T out;
+    absl::Status s =
+        block_.WithLock([&] { std::memcpy(&out, ptr() + i, sizeof(T)); });
+    if (!s.ok()) return s;
+    return out;
+  }
+  absl::Status Set(size_t i, const T& value) {
+    if (!valid()) return lock_internal::NotInitialized("Array");
+    if (i >= size()) return value_internal::OutOfRange(i, size());
+    return block_.WithLock([&] { std::memcpy(ptr() + i, &value, sizeof(T)); });
+  }
+
+  // Python's a[start:stop]: both clamped to the length, empty if
+  // start >= stop.
+  absl::StatusOr<std::vector<T>> GetSlice(size_t start, size_t stop) const {
+    if (!valid()) return lock_internal::NotInitialized("Array");
+    stop = stop < size() ? stop : size();
+    start = start < stop ? start : stop;
+    std::vector<T> out(stop - start);
+    absl::Status s = block_.WithLock([&] {
+      if (!out.empty())
+        std::memcpy(out.data(), ptr() + start, out.size() * sizeof(T));
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+  // Python's a[start:start + len(values)] = values: the slice must lie
+  // within the array (kOutOfRange otherwise; nothing is written).
+  absl::Status SetSlice(size_t start, absl::Span<const T> values) {
+    if (!valid()) return lock_internal::NotInitialized("Array");
+    if (start > size() || values.size() > size() - start) {
+      return value_internal::OutOfRange(start + values.size(), size() + 1);
+    }
+    return block_.WithLock([&] {
+      if (!values.empty()) {
+        std::memcpy(ptr() + start, values.data(), values.size() * sizeof(T));
+      }
+    });
+  }
+
+  // Runs `f(absl::Span<T>)` on the whole array under the lock.
+  template <typename F>
+  absl::Status Update(F f) {
+    if (!valid()) return lock_internal::NotInitialized("Array");
+    return block_.WithLock([&] { f(absl::Span<T>(ptr(), size())); });
+  }
+
+  const AnyLock& get_lock() const { return block_.lock(); }
+  absl::Span<T> get_obj() const { return absl::Span<T>(ptr(), size()); }
+  bool valid() const { return block_.valid(); }
+
+  friend void MpEncode(Encoder& e, const Array& a) {
+    a.block_.Encode(e, "Array");
+  }
+  friend absl::Status MpDecode(Decoder& d, Array& a) {
+    return value_internal::Block::Decode(d, "Array",
+                                         value_internal::Header::kArrayMagic,
+                                         sizeof(T), alignof(T), &a.block_);
+  }
+
+ private:
+  static absl::StatusOr<Array> Make(size_t length, absl::Span<const T> values,
+                                    value_internal::Locking locking,
+                                    AnyLock lock) {
+    absl::StatusOr<value_internal::Block> b = value_internal::Block::Create(
+        value_internal::Header::kArrayMagic, sizeof(T), alignof(T), length,
+        locking, std::move(lock));
+    if (!b.ok()) return b.status();
+    Array a;
+    a.block_ = *std::move(b);
+    if (!values.empty()) {
+      std::memcpy(a.ptr(), values.data(), values.size() * sizeof(T));
+    }
+    return a;
+  }
+  T* ptr() const { return static_cast<T*>(block_.data()); }
+
+  value_internal::Block block_;
+};
+
+template <typename T>
+class RawArray {
+  static_assert(std::is_trivially_copyable_v<T>,
+                "mp::RawArray<T> needs a trivially copyable T");
+
+ public:
+  RawArray() = default;
+
+  static absl::StatusOr<RawArray> Create(size_t length) {
+    return Make(length, {});
+  }
+  static absl::StatusOr<RawArray> Create(absl::Span<const T> values) {
+    return Make(values.size(), values);
+  }
+  static absl::StatusOr<RawArray> Create(std::initializer_list<T> values) {
+    return Make(values.size(),
+                absl::Span<const T>(values.begin(), values.size()));
+  }
+
+  size_t size() const { return block_.length(); }
+  // No lock. kOutOfRange past the end.
+  absl::StatusOr<T> Get(size_t i) const {
+    if (!valid()) return lock_internal::NotInitialized("RawArray");
+    if (i >= size()) return value_internal::OutOfRange(i, size());
+    T out;
+    std::memcpy(&out, ptr() + i, sizeof(T));
+    return out;
+  }
+  absl::Status Set(size_t i, const T& value) {
+    if (!valid()) return lock_internal::NotInitialized("RawArray");
+    if (i >= size()) return value_internal::OutOfRange(i, size());
+    std::memcpy(ptr() + i, &value, sizeof(T));
+    return absl::OkStatus();
+  }
+  absl::Span<T> get_obj() const { return absl::Span<T>(ptr(), size()); }
+  bool valid() const { return block_.valid(); }
+
+  friend void MpEncode(Encoder& e, const RawArray& a) {
+    a.block_.Encode(e, "RawArray");
+  }
+  friend absl::Status MpDecode(Decoder& d, RawArray& a) {
+    return value_internal::Block::Decode(d, "RawArray",
+                                         value_internal::Header::kRawArrayMagic,
+                                         sizeof(T), alignof(T), &a.block_);
+  }
+
+ private:
+  static absl::StatusOr<RawArray> Make(size_t length,
+                                       absl::Span<const T> values) {
+    absl::StatusOr<value_internal::Block> b = value_internal::Block::Create(
+        value_internal::Header::kRawArrayMagic, sizeof(T), alignof(T), length,
+        value_internal::Locking::kNone, AnyLock());
+    if (!b.ok()) return b.status();
+    RawArray a;
+    a.block_ = *std::move(b);
+    if (!values.empty()) {
+      std::memcpy(a.ptr(), values.data(), values.size() * sizeof(T));
+    }
+    return a;
+  }
+  T* ptr() const { return static_cast<T*>(block_.data()); }
+
+  value_internal::Block block_;
+};
+
+}  // namespace mp
+
+#endif  // MP_SHM_VALUE_VALUE_H_
