@@ -104,7 +104,7 @@ void BM_Contended(benchmark::State& state) {
     return state.SkipWithError("lost increments");
   }
   // Wall-clock rate, measured here: Google Benchmark's own rates divide by
-  // this process's CPU time, and UseRealTime() would rename the figure.
+  // this process's CPU time.
   state.counters["incr/s"] = benchmark::Counter(total / seconds);
 }
 BENCHMARK(BM_Contended)
