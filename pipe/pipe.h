@@ -19,6 +19,16 @@
 // block once 64 messages or the socket's buffer are waiting unread. On
 // Windows both kinds are overlapped message-mode named pipes, as in Python.
 //
+// On POSIX, a send to a pipe whose reader is gone would raise SIGPIPE,
+// which ends the process by default. So that it returns an error instead,
+// creating a pipe-based Connection (Pipe(), FromHandle of a pipe, one
+// received as a Process argument) gives SIGPIPE a handler that does nothing
+// if it still has the default action -- Python's interpreter ignores SIGPIPE
+// for the same reason. A handler the program set, or SIG_IGN, is left
+// alone; unlike SIG_IGN, this handler is not passed on to programs the
+// process execs. A program that restores the default action afterwards is
+// back to being ended by such a send.
+//
 // A Connection is for one thread at a time, as in Python. Ends that a process
 // does not use must be closed (seed 003): EOF comes only once every copy of
 // the writing end, in every process, is closed.

@@ -1,6 +1,7 @@
 // Connections shared with forked children: the seeds' producer/consumer,
 // EOF only once every copy of the writing end is closed, an echo child, and
 // Wait() over several children and their sentinels.
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -366,6 +367,54 @@ TEST(PipeForkTest, SixtyFourMessagesWaitWithoutAReader) {
   for (int i = 0; i < 64; ++i) {
     EXPECT_EQ(*reader.RecvBytes(), absl::StrCat("message ", i));
   }
+}
+
+// SIGPIPE, in children so each starts from a known disposition.
+volatile sig_atomic_t user_handler_calls = 0;
+void CountingHandler(int) { user_handler_calls = user_handler_calls + 1; }
+
+void (*CurrentSigpipeHandler())(int) {
+  struct sigaction sa;
+  sigaction(SIGPIPE, nullptr, &sa);
+  return sa.sa_handler;
+}
+
+// Sends to a one-way pipe whose reader is closed; true if that failed with
+// the broken-pipe status (and the process lives on to tell).
+bool SendToClosedReaderFails() {
+  absl::StatusOr<std::pair<Connection, Connection>> p = Pipe(false);
+  if (!p.ok() || !p->first.Close().ok()) return false;
+  absl::Status s = p->second.SendBytes("nobody reads this");
+  return !s.ok() && !IsClosed(s);
+}
+
+TEST(PipeForkTest, DefaultSigpipeGetsAHandlerThatDoesNothing) {
+  pid_t child = Fork([] {
+    signal(SIGPIPE, SIG_DFL);
+    if (!SendToClosedReaderFails()) return 2;
+    void (*h)(int) = CurrentSigpipeHandler();
+    return h != SIG_DFL && h != SIG_IGN ? 0 : 3;
+  });
+  EXPECT_EQ(Reap(child), 0);  // not 100 + SIGPIPE
+}
+
+TEST(PipeForkTest, TheProgramsOwnSigpipeHandlerStays) {
+  pid_t child = Fork([] {
+    signal(SIGPIPE, CountingHandler);
+    if (!SendToClosedReaderFails()) return 2;
+    if (CurrentSigpipeHandler() != CountingHandler) return 3;
+    return user_handler_calls == 1 ? 0 : 4;
+  });
+  EXPECT_EQ(Reap(child), 0);
+}
+
+TEST(PipeForkTest, IgnoredSigpipeStaysIgnored) {
+  pid_t child = Fork([] {
+    signal(SIGPIPE, SIG_IGN);
+    if (!SendToClosedReaderFails()) return 2;
+    return CurrentSigpipeHandler() == SIG_IGN ? 0 : 3;
+  });
+  EXPECT_EQ(Reap(child), 0);
 }
 
 }  // namespace

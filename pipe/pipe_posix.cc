@@ -42,37 +42,30 @@ constexpr int kPacketPipeSize = 256 << 10;
 // The peer's end is gone: Python's BrokenPipeError.
 absl::Status BrokenPipe() { return ErrnoError(EPIPE, "Connection.SendBytes"); }
 
+void IgnoreSigpipe(int) {}
+
 // Writing to a pipe whose readers are gone raises SIGPIPE, whose default
-// action kills the process; sockets avoid it with MSG_NOSIGNAL, pipes need
-// the signal blocked around the write and a SIGPIPE that write caused taken
-// off the pending set before unblocking.
-class SigpipeGuard {
- public:
-  SigpipeGuard() {
-    sigemptyset(&pipe_set_);
-    sigaddset(&pipe_set_, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_set_, &old_);
-    // If the caller had SIGPIPE blocked already, a pending one may be theirs:
-    // leave it alone.
-    mine_ = sigismember(&old_, SIGPIPE) == 0;
+// action ends the process (sockets avoid it with MSG_NOSIGNAL; pipes have no
+// such flag). Blocking the signal around every write costs two system calls
+// a message, a third of a small message's price; instead, as Python's
+// interpreter ignores SIGPIPE at start-up, SIGPIPE gets a handler that does
+// nothing -- only while it has the default action, so a program's own
+// handler or SIG_IGN stays. Unlike SIG_IGN, a handler does not pass to the
+// programs this process execs. The write then fails with EPIPE.
+absl::Status HandleSigpipe() {
+  struct sigaction old;
+  if (sigaction(SIGPIPE, nullptr, &old) != 0) return LastOsError("sigaction");
+  if ((old.sa_flags & SA_SIGINFO) != 0 || old.sa_handler != SIG_DFL) {
+    return absl::OkStatus();
   }
-  ~SigpipeGuard() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
-  SigpipeGuard(const SigpipeGuard&) = delete;
-  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
-
-  // After a write failed with EPIPE.
-  void ConsumeSigpipe() {
-    if (!mine_) return;
-    struct timespec zero = {0, 0};
-    while (sigtimedwait(&pipe_set_, nullptr, &zero) < 0 && errno == EINTR) {
-    }
-  }
-
- private:
-  sigset_t pipe_set_;
-  sigset_t old_;
-  bool mine_ = false;
-};
+  struct sigaction sa;
+  std::memset(&sa, 0, sizeof sa);
+  sa.sa_handler = IgnoreSigpipe;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  if (sigaction(SIGPIPE, &sa, nullptr) != 0) return LastOsError("sigaction");
+  return absl::OkStatus();
+}
 
 // Writes all of `iov` to `fd`, a socket (`socket`) or a pipe.
 absl::Status WriteAll(int fd, bool socket, struct iovec* iov, int count) {
@@ -84,9 +77,7 @@ absl::Status WriteAll(int fd, bool socket, struct iovec* iov, int count) {
       msg.msg_iovlen = count;
       n = sendmsg(fd, &msg, MSG_NOSIGNAL);
     } else {
-      SigpipeGuard guard;
       n = writev(fd, iov, count);
-      if (n < 0 && errno == EPIPE) guard.ConsumeSigpipe();
     }
     if (n < 0) {
       int e = errno;
@@ -173,7 +164,7 @@ absl::Status Connection::Init() {
   struct stat st;
   if (fstat(handle_.get(), &st) != 0) return LastOsError("fstat");
   handle_.set_socket(S_ISSOCK(st.st_mode));
-  return absl::OkStatus();
+  return handle_.socket() ? absl::OkStatus() : HandleSigpipe();
 }
 
 void Connection::ResetState() {
@@ -201,28 +192,13 @@ absl::Status Connection::WriteMessage(absl::string_view payload) {
     struct iovec iov[2] = {{&tag, 1}, {data, payload.size()}};
     return WriteAll(pipe_fd, /*socket=*/false, iov, payload.empty() ? 1 : 2);
   }
-  // What fits in the socket's buffer goes first, so the reader that the
-  // announcement wakes finds data; the announcement must come before the
-  // rest, which the reader has to drain for the send to finish.
-  size_t early = 0;
-  while (true) {
-    ssize_t n =
-        send(bulk_.get(), data, payload.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n >= 0) {
-      early = static_cast<size_t>(n);
-      break;
-    }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-    if (errno == EPIPE || errno == ECONNRESET) return BrokenPipe();
-    return LastOsError("Connection.SendBytes");
-  }
+  // Announce first, so the reader drains the socket while this sends.
   char announce[kBulkPacket] = {kBulk};
   EncodeLength64(payload.size(), announce + 1);
   struct iovec head = {announce, sizeof announce};
   absl::Status s = WriteAll(pipe_fd, /*socket=*/false, &head, 1);
-  if (!s.ok() || early == payload.size()) return s;
-  struct iovec body = {data + early, payload.size() - early};
+  if (!s.ok()) return s;
+  struct iovec body = {data, payload.size()};
   return WriteAll(bulk_.get(), /*socket=*/true, &body, 1);
 }
 
@@ -330,6 +306,11 @@ absl::Status MpDecode(Decoder& d, Connection& c) {
   if (out.packet_ != has_bulk) {
     return DecodeError("Connection: a pipe's bulk socket is missing");
   }
+  if (!socket) {
+    // A spawned child starts with SIGPIPE's default action.
+    s = HandleSigpipe();
+    if (!s.ok()) return s;
+  }
   if (out.pending_inline_) {
     std::string message;
     s = d.Read(message);
@@ -383,8 +364,10 @@ absl::Status PacketPipe(OwnedHandle out[2]) {
 }  // namespace
 
 absl::StatusOr<std::pair<Connection, Connection>> Pipe(bool duplex) {
+  absl::Status s = HandleSigpipe();
+  if (!s.ok()) return s;
   OwnedHandle forth[2], back[2];
-  absl::Status s = PacketPipe(forth);
+  s = PacketPipe(forth);
   if (absl::IsInvalidArgument(s)) return StreamPipe(duplex);
   if (!s.ok()) return s;
   if (duplex) {
