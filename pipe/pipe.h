@@ -33,21 +33,31 @@
 // does not use must be closed (seed 003): EOF comes only once every copy of
 // the writing end, in every process, is closed.
 //
-// Example (seed 003's producer and consumer, one process each side):
+// Connections reach child processes as Process arguments (std::ref under
+// both start methods, or moved in), and objects go through the codec with
+// Send/Recv. On Windows a pipe message is at most 4 GiB - 1 bytes.
+//
+// Example (seed 003's producer and consumer):
+//
+//   void Consumer(mp::Connection& reader, mp::Connection& writer) {
+//     writer.Close().IgnoreError();  // this process does not write
+//     while (true) {
+//       absl::StatusOr<int> item = reader.Recv<int>();
+//       if (mp::IsEof(item.status())) break;  // every writer closed
+//       ...
+//     }
+//   }
+//   MP_REGISTER(Consumer);
 //
 //   absl::StatusOr<std::pair<mp::Connection, mp::Connection>> p =
 //       mp::Pipe(/*duplex=*/false);
-//   mp::Connection& reader = p->first;
-//   mp::Connection& writer = p->second;
-//   ... start the consumer with `reader`; here: reader.Close() ...
-//   for (absl::string_view item : {"1", "2", "3"}) writer.SendBytes(item);
-//   writer.Close();
-//   ... in the consumer: writer.Close(), then
-//   while (true) {
-//     absl::StatusOr<std::string> item = reader.RecvBytes();
-//     if (mp::IsEof(item.status())) break;  // every writer closed
-//     ...
-//   }
+//   auto& [reader, writer] = *p;
+//   mp::Process consumer(Consumer, std::ref(reader), std::ref(writer));
+//   consumer.Start();
+//   reader.Close();  // this process does not read
+//   for (int item : {1, 2, 3, 4}) writer.Send(item);
+//   writer.Close();  // the consumer's Recv now ends with EOF
+//   consumer.Join();
 
 #ifndef MP_PIPE_PIPE_H_
 #define MP_PIPE_PIPE_H_
