@@ -25,5 +25,6 @@ int main(int argc, char** argv) {
   std::printf("mp: Python's multiprocessing in C++ -- a tour\n");
   mp::tour::TourBase();
   mp::tour::TourProcess();
+  mp::tour::TourPipe();
   return 0;
 }
