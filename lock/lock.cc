@@ -15,27 +15,17 @@ absl::Status NotInitialized(absl::string_view what) {
       absl::StrCat(what, " is empty (default-constructed or moved from)"));
 }
 
-absl::Status LockHandle::AcquireRecursive(LockState* s,
-                                          absl::Duration timeout) {
-  if (s->mutex.HeldByMe()) {
-    if (s->count == UINT32_MAX) {
-      return absl::OutOfRangeError("RLock: recursion too deep");
-    }
-    ++s->count;
-    return absl::OkStatus();
+absl::Status LockHandle::Reenter(LockState* s) {
+  if (s->count == UINT32_MAX) {
+    return absl::OutOfRangeError("RLock: recursion too deep");
   }
-  absl::Status st = s->mutex.Lock(Deadline::After(timeout));
-  if (Acquired(st)) s->count = 1;
-  return st;
+  ++s->count;
+  return absl::OkStatus();
 }
 
-absl::Status LockHandle::ReleaseRecursive(LockState* s) {
-  if (!s->mutex.HeldByMe()) {
-    return absl::FailedPreconditionError(
-        "attempt to release recursive lock not owned by thread");
-  }
-  if (--s->count > 0) return absl::OkStatus();
-  return s->mutex.Unlock();
+absl::Status LockHandle::NotOwned() {
+  return absl::FailedPreconditionError(
+      "attempt to release recursive lock not owned by thread");
 }
 
 bool LockHandle::held_by_me() const {
@@ -63,10 +53,7 @@ absl::Status LockHandle::ReleaseKeepingOwnerDied() const {
   LockState* s = state();
   if (s == nullptr) return NotInitialized("lock");
   if (s->recursive()) {
-    if (!s->mutex.HeldByMe()) {
-      return absl::FailedPreconditionError(
-          "attempt to release recursive lock not owned by thread");
-    }
+    if (!s->mutex.HeldByMe()) return NotOwned();
     if (--s->count > 0) return absl::OkStatus();
   }
   return s->mutex.Unlock(/*owner_died=*/true);

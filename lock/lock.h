@@ -43,6 +43,8 @@
 
 #include <cstdint>
 
+#include "absl/base/attributes.h"
+#include "absl/base/optimization.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -92,16 +94,22 @@ class LockHandle {
   absl::Status Acquire(absl::Duration timeout) const {
     LockState* s = state();
     if (s == nullptr) return NotInitialized("lock");
-    if (s->recursive()) return AcquireRecursive(s, timeout);
-    return s->mutex.Lock(timeout == absl::InfiniteDuration()
-                             ? Deadline::Never()
-                             : Deadline::After(timeout));
+    Deadline deadline = timeout == absl::InfiniteDuration()
+                            ? Deadline::Never()
+                            : Deadline::After(timeout);
+    if (!s->recursive()) return s->mutex.Lock(deadline);
+    if (s->mutex.HeldByMe()) return Reenter(s);
+    absl::Status st = s->mutex.Lock(deadline);
+    if (Acquired(st)) s->count = 1;
+    return st;
   }
   absl::Status Release() const {
     LockState* s = state();
     if (s == nullptr) return NotInitialized("lock");
-    if (s->recursive()) return ReleaseRecursive(s);
-    return s->mutex.Release();
+    if (!s->recursive()) return s->mutex.Release();
+    if (!s->mutex.HeldByMe()) return NotOwned();
+    if (--s->count > 0) return absl::OkStatus();
+    return s->mutex.Unlock();
   }
   bool held_by_me() const;
   bool locked() const;
@@ -121,8 +129,8 @@ class LockHandle {
   absl::Status ReleaseKeepingOwnerDied() const;
 
  private:
-  static absl::Status AcquireRecursive(LockState* s, absl::Duration timeout);
-  static absl::Status ReleaseRecursive(LockState* s);
+  static absl::Status Reenter(LockState* s);
+  static absl::Status NotOwned();
 
   SharedState<LockState> state_;
 };
@@ -141,14 +149,27 @@ class Lock {
   // ZeroDuration: not at all). OK or mp::OwnerDiedError() when taken (see
   // Acquired()), mp::TimeoutError() when not. A thread that already holds
   // the lock waits for another thread to release it, as in Python.
-  absl::Status Acquire(absl::Duration timeout = absl::InfiniteDuration()) {
-    return handle_.Acquire(timeout);
+  ABSL_ATTRIBUTE_ALWAYS_INLINE absl::Status Acquire(
+      absl::Duration timeout = absl::InfiniteDuration()) {
+    lock_internal::LockState* s = handle_.state();
+    if (ABSL_PREDICT_FALSE(s == nullptr)) {
+      return lock_internal::NotInitialized("lock");
+    }
+    return s->mutex.Lock(timeout == absl::InfiniteDuration()
+                             ? Deadline::Never()
+                             : Deadline::After(timeout));
   }
 
   // Releases the lock, whichever thread or process holds it.
   // kFailedPrecondition ("semaphore or lock released too many times") if it
   // is not locked.
-  absl::Status Release() { return handle_.Release(); }
+  ABSL_ATTRIBUTE_ALWAYS_INLINE absl::Status Release() {
+    lock_internal::LockState* s = handle_.state();
+    if (ABSL_PREDICT_FALSE(s == nullptr)) {
+      return lock_internal::NotInitialized("lock");
+    }
+    return s->mutex.Release();
+  }
 
   // Whether some thread holds the lock; whether the calling thread does.
   bool locked() const { return handle_.locked(); }

@@ -66,32 +66,10 @@ absl::StatusOr<Block> Block::Create(uint32_t magic, size_t elem_size,
     case Locking::kNone:
       break;
   }
+  b.data_ = reinterpret_cast<char*>(h) + offset;
+  b.length_ = length;
   b.state_ = *std::move(state);
   return b;
-}
-
-void* Block::data() const {
-  Header* h = state_.get();
-  return h == nullptr ? nullptr : reinterpret_cast<char*>(h) + h->data_offset;
-}
-
-size_t Block::length() const {
-  Header* h = state_.get();
-  return h == nullptr ? 0 : static_cast<size_t>(h->length);
-}
-
-absl::Status Block::WithLock(absl::FunctionRef<void()> f) const {
-  if (!state_.valid()) return lock_internal::NotInitialized("Value");
-  if (!lock_.valid()) {
-    f();
-    return absl::OkStatus();
-  }
-  absl::Status s = lock_.handle().Acquire(absl::InfiniteDuration());
-  if (!Acquired(s)) return s;
-  f();
-  // A dead owner's news stays for whoever takes the lock on purpose next.
-  return IsOwnerDied(s) ? lock_.handle().ReleaseKeepingOwnerDied()
-                        : lock_.handle().Release();
 }
 
 void Block::Encode(Encoder& e, absl::string_view what) const {
@@ -149,6 +127,8 @@ absl::Status Block::Decode(Decoder& d, absl::string_view what, uint32_t magic,
     default:
       return DecodeError(absl::StrCat(what, ": bad lock kind"));
   }
+  b.data_ = reinterpret_cast<char*>(state.get()) + h->data_offset;
+  b.length_ = static_cast<size_t>(h->length);
   b.state_ = std::move(state);
   *out = std::move(b);
   return absl::OkStatus();

@@ -47,12 +47,13 @@
 #include <type_traits>
 #include <vector>
 
-#include "absl/functional/function_ref.h"
+#include "absl/base/optimization.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "base/codec.h"
+#include "base/status.h"
 #include "lock/internal/shared_state.h"
 #include "lock/lock.h"
 
@@ -93,13 +94,30 @@ class Block {
                                       Locking locking, AnyLock given);
 
   bool valid() const { return state_.valid(); }
-  void* data() const;
-  size_t length() const;
+  void* data() const { return data_; }
+  size_t length() const { return length_; }
   const AnyLock& lock() const { return lock_; }
 
   // Runs `f` holding the lock (if any); an owner-death news is kept for the
-  // next explicit acquirer.
-  absl::Status WithLock(absl::FunctionRef<void()> f) const;
+  // next explicit acquirer. Inline: Update() is a hot path.
+  template <typename F>
+  absl::Status WithLock(F&& f) const {
+    if (!state_.valid()) return lock_internal::NotInitialized("Value");
+    if (!lock_.valid()) {
+      f();
+      return absl::OkStatus();
+    }
+    const lock_internal::LockHandle& lock = lock_.handle();
+    absl::Status s = lock.Acquire(absl::InfiniteDuration());
+    if (ABSL_PREDICT_FALSE(!s.ok())) {
+      if (!IsOwnerDied(s)) return s;
+      f();
+      // The dead owner's news stays for whoever takes the lock on purpose.
+      return lock.ReleaseKeepingOwnerDied();
+    }
+    f();
+    return lock.Release();
+  }
 
   void Encode(Encoder& e, absl::string_view what) const;
   // Checks the segment holds the kind `magic` of elements of that size.
@@ -109,6 +127,8 @@ class Block {
  private:
   lock_internal::SharedState<Header> state_;
   AnyLock lock_;
+  void* data_ = nullptr;  // where the elements start
+  size_t length_ = 0;
 };
 
 absl::Status OutOfRange(size_t index, size_t length);

@@ -19,7 +19,7 @@
 namespace mp {
 namespace {
 
-constexpr int64_t kBatch = 20000;  // increments per party per iteration
+constexpr int64_t kBatch = 200000;  // increments per party per iteration
 
 void Increments(Value<int>& v, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {

@@ -127,6 +127,7 @@ class alignas(64) RobustMutex {
   std::atomic<uint32_t> owner_died_{0};  // the next acquirer is told
 #else
   friend struct RobustLayout;
+  static absl::Status NotHeld();
   absl::Status LockSlow(uint32_t seen, Deadline deadline);
   // Releases the calling thread's hold (the robust-list entry already off
   // its list) once the fast compare-and-swap failed: wakes a sleeper, or
@@ -140,16 +141,12 @@ class alignas(64) RobustMutex {
   // Puts the entry on the calling thread's robust list (a new holder).
   void Link(const ThreadState& t);
   // A new holder found the entry on another thread's list: takes it over if
-  // that thread is gone (`dead_holder`: the TID of a holder that just died,
-  // if known).
-  void ProtectStale(bool owner_died, uint32_t dead_holder);
+  // that thread is gone.
+  void ProtectStale();
 
   // The robust futex: holder TID | FUTEX_WAITERS | FUTEX_OWNER_DIED.
   std::atomic<uint32_t> word_{0};
-  // TID of the holder (set just after taking the word; cleared by a release
-  // from another thread), for telling after an owner death whether the
-  // robust-list entry died with the holder.
-  std::atomic<uint32_t> holder_tid_{0};
+  uint32_t unused_word_ = 0;
   // Which thread's robust list holds `next_`: that thread's token (its TID
   // in the high half, random bits below); 0 when on no list (prev_/next_
   // are then meaningless).

@@ -1,6 +1,7 @@
 // RobustMutex on Linux: a robust futex on glibc's per-thread robust list.
 // See robust_mutex.h for the protocol; the fast paths are inline in
 // robust_mutex_linux.h.
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
@@ -12,6 +13,8 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 
 #include "absl/base/optimization.h"
 #include "base/os_error.h"
@@ -155,15 +158,13 @@ absl::Status RobustMutex::LockSlow(uint32_t seen, Deadline deadline) {
                                       std::memory_order_acquire,
                                       std::memory_order_relaxed)) {
         bool died = (w & kOwnerDied) != 0;
-        uint32_t dead = died ? holder_tid_.load(std::memory_order_relaxed) : 0;
-        holder_tid_.store(self, std::memory_order_relaxed);
         const ThreadState& t = tls_state;
         if (t.head != nullptr) {
           uint64_t token = node_token_.load(std::memory_order_acquire);
           if (token == 0) {
             Link(t);
           } else if (token != t.token) {
-            ProtectStale(died, dead);
+            ProtectStale();
           }
         }
         if (died) status = OwnerDiedError();
@@ -197,22 +198,38 @@ absl::Status RobustMutex::LockSlow(uint32_t seen, Deadline deadline) {
   return status;
 }
 
-void RobustMutex::ProtectStale(bool owner_died, uint32_t dead_holder) {
-  // The entry is on another thread's list, left there by a release from a
-  // third thread. Only that thread may unlink it, so take it over only once
-  // that thread is gone; until then this hold is unprotected.
+namespace {
+
+// Whether thread `tid` has finished exiting (its robust list is done with):
+// gone, or a zombie (a killed process not yet reaped by its parent).
+bool ThreadGone(uint32_t tid) {
+  if (kill(static_cast<pid_t>(tid), 0) != 0) return errno == ESRCH;
+  char path[32];
+  std::snprintf(path, sizeof path, "/proc/%u/stat", tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT;
+  char buf[512];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return false;
+  buf[n] = '\0';
+  // "tid (comm) S ...": the state follows the last ')'.
+  const char* paren = std::strrchr(buf, ')');
+  if (paren == nullptr || paren[1] != ' ') return false;
+  return paren[2] == 'Z' || paren[2] == 'X';
+}
+
+}  // namespace
+
+void RobustMutex::ProtectStale() {
+  // The entry is on another thread's list: left there by a release from a
+  // third thread, or by a holder that died. Only that thread may unlink it,
+  // so take it over only once that thread is gone; until then this hold is
+  // unprotected.
   const ThreadState& t = tls_state;
   uint32_t tid = TokenTid(node_token_.load(std::memory_order_relaxed));
-  bool gone;
-  if (owner_died && dead_holder != 0 && dead_holder == tid) {
-    gone = true;  // the entry's thread is the holder that just died
-  } else if (tid == t.tid) {
-    gone = true;  // an earlier thread with our TID: dead, since we have it
-  } else {
-    // kill() accepts any thread's TID and reaches its thread group.
-    gone = kill(static_cast<pid_t>(tid), 0) != 0 && errno == ESRCH;
-  }
-  if (gone) Link(t);
+  // An earlier thread with our TID is gone, since we have it now.
+  if (tid == t.tid || ThreadGone(tid)) Link(t);
 }
 
 bool RobustMutex::ReleaseContended(uint32_t new_value, uint32_t* seen) {
@@ -249,28 +266,15 @@ absl::Status RobustMutex::ReleaseOther(uint32_t seen) {
     // thread's list (see robust_mutex.h).
     if (word_.compare_exchange_weak(w, 0, std::memory_order_release,
                                     std::memory_order_relaxed)) {
-      uint32_t expected = holder;
-      holder_tid_.compare_exchange_strong(expected, 0,
-                                          std::memory_order_relaxed);
       if (w & kWaiters) FutexWakeOne(&word_);
       return absl::OkStatus();
     }
   }
 }
 
-absl::Status RobustMutex::Unlock(bool owner_died) {
-  const ThreadState& t = Self();
-  uint32_t w = word_.load(std::memory_order_relaxed);
-  if ((w & kTidMask) != t.tid ||
-      !ReleaseMine(owner_died ? kOwnerDied : 0, &w)) {
-    return absl::FailedPreconditionError(
-        "cannot release a lock the calling thread does not hold");
-  }
-  return absl::OkStatus();
-}
-
-bool RobustMutex::HeldByMe() const {
-  return (word_.load(std::memory_order_relaxed) & kTidMask) == Self().tid;
+absl::Status RobustMutex::NotHeld() {
+  return absl::FailedPreconditionError(
+      "cannot release a lock the calling thread does not hold");
 }
 
 bool RobustMutex::IsLocked() const {

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
 #include "absl/status/status.h"
 #include "base/deadline.h"
@@ -56,7 +57,8 @@ inline void** NextSlot(void* entry) {
 
 // list_op_pending is read by the kernel only when this very thread exits,
 // so program order is all it needs: compiler fences, not CPU fences.
-inline absl::Status RobustMutex::Lock(Deadline deadline) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline absl::Status RobustMutex::Lock(
+    Deadline deadline) {
   ThreadState& t = Self();
   RobustHead* const head = t.head;
   const uint32_t tid = t.tid;
@@ -69,13 +71,12 @@ inline absl::Status RobustMutex::Lock(Deadline deadline) {
           seen, tid, std::memory_order_acquire, std::memory_order_relaxed))) {
     return LockSlow(seen, deadline);
   }
-  holder_tid_.store(tid, std::memory_order_relaxed);
   if (head != nullptr) {
     uint64_t token = node_token_.load(std::memory_order_acquire);
     if (ABSL_PREDICT_TRUE(token == 0)) {
       Link(t);
     } else if (token != t.token) {
-      ProtectStale(false, 0);
+      ProtectStale();
     }
     std::atomic_signal_fence(std::memory_order_seq_cst);
     head->list_op_pending = nullptr;
@@ -83,7 +84,8 @@ inline absl::Status RobustMutex::Lock(Deadline deadline) {
   return absl::OkStatus();
 }
 
-inline void RobustMutex::Link(const ThreadState& t) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void RobustMutex::Link(
+    const ThreadState& t) {
   // glibc's ENQUEUE_MUTEX: in at the front.
   RobustHead* head = t.head;
   void* first = head->list;
@@ -95,8 +97,9 @@ inline void RobustMutex::Link(const ThreadState& t) {
   node_token_.store(t.token, std::memory_order_relaxed);
 }
 
-inline bool RobustMutex::ReleaseMine(uint32_t new_value, uint32_t* seen) {
-  const ThreadState& t = tls_state;
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool RobustMutex::ReleaseMine(
+    uint32_t new_value, uint32_t* seen) {
+  const ThreadState& t = Self();
   RobustHead* const head = t.head;
   if (head != nullptr) {
     head->list_op_pending = &next_;
@@ -125,13 +128,26 @@ inline bool RobustMutex::ReleaseMine(uint32_t new_value, uint32_t* seen) {
   return true;
 }
 
-inline absl::Status RobustMutex::Release() {
-  const ThreadState& t = Self();
-  uint32_t w = word_.load(std::memory_order_relaxed);
-  if (ABSL_PREDICT_TRUE((w & FUTEX_TID_MASK) == t.tid) && ReleaseMine(0, &w)) {
+// No check that the calling thread holds the mutex before ReleaseMine():
+// taking the entry off this thread's own list is right whoever holds the
+// mutex (an entry of ours is ours to unlink), and the compare-and-swap only
+// releases this thread's hold.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline absl::Status RobustMutex::Release() {
+  uint32_t w;
+  if (ABSL_PREDICT_TRUE(ReleaseMine(0, &w))) return absl::OkStatus();
+  return ReleaseOther(w);
+}
+
+inline bool RobustMutex::HeldByMe() const {
+  return (word_.load(std::memory_order_relaxed) & FUTEX_TID_MASK) == Self().tid;
+}
+
+inline absl::Status RobustMutex::Unlock(bool owner_died) {
+  uint32_t w;
+  if (ABSL_PREDICT_TRUE(ReleaseMine(owner_died ? FUTEX_OWNER_DIED : 0, &w))) {
     return absl::OkStatus();
   }
-  return ReleaseOther(w);
+  return NotHeld();
 }
 
 }  // namespace lock_internal

@@ -58,8 +58,8 @@ class SharedState {
     return SharedState(std::move(shm), offset, state);
   }
 
-  bool valid() const { return holder_ != nullptr; }
-  T* get() const { return holder_ == nullptr ? nullptr : holder_->state; }
+  bool valid() const { return state_ != nullptr; }
+  T* get() const { return state_; }
   T* operator->() const { return get(); }
   const SharedMemory& segment() const { return holder_->shm; }
   size_t offset() const { return offset_; }
@@ -116,9 +116,11 @@ class SharedState {
 
   SharedState(SharedMemory shm, size_t offset, T* state)
       : holder_(std::make_shared<Holder>(std::move(shm), state)),
+        state_(state),
         offset_(offset) {}
 
   std::shared_ptr<Holder> holder_;
+  T* state_ = nullptr;  // holder_->state, one load closer
   size_t offset_ = 0;
 };
 
