@@ -146,13 +146,14 @@ class alignas(64) RobustMutex {
 
   // The robust futex: holder TID | FUTEX_WAITERS | FUTEX_OWNER_DIED.
   std::atomic<uint32_t> word_{0};
-  uint32_t unused_word_ = 0;
   // Which thread's robust list holds `next_`: that thread's token (its TID
   // in the high half, random bits below); 0 when on no list (prev_/next_
   // are then meaningless).
   std::atomic<uint64_t> node_token_{0};
-  uint64_t unused_ = 0;
-  // The robust-list entry, in glibc's layout (offsets fixed below).
+  // Puts prev_ / next_ 24 / 32 bytes after the word, where glibc's entries
+  // have them (checked in robust_mutex_linux.cc).
+  char glibc_layout_padding_[8] = {};
+  // The robust-list entry.
   void* prev_ = nullptr;
   void* next_ = nullptr;
 #endif
