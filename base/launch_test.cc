@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <functional>
 #include <string>
 #include <thread>
@@ -21,6 +20,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "base/handle.h"
+#include "base/internal/test_util.h"
 #include "base/status.h"
 #include "gtest/gtest.h"
 
@@ -28,50 +28,24 @@
 #include <windows.h>
 #else
 #include <dirent.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <unistd.h>
 #endif
 
 namespace mp {
 namespace {
 
+using test_util::KillPid;
+using test_util::MakePipe;
+using test_util::ReadAll;
+using test_util::ReadLine;
+using test_util::SleepForever;
+using test_util::WriteAll;
+
 // ---------------------------------------------------------------------------
-// OS pipes and pids for the tests, one definition per platform.
+// Pids and handle values for the tests, one definition per platform.
 
 #ifdef _WIN32
-std::pair<OwnedHandle, OwnedHandle> MakePipe() {
-  HANDLE r = nullptr, w = nullptr;
-  if (!CreatePipe(&r, &w, nullptr, 0)) std::abort();
-  return {OwnedHandle(r), OwnedHandle(w)};
-}
-bool WriteAll(NativeHandle h, const std::string& data) {
-  size_t done = 0;
-  while (done < data.size()) {
-    DWORD n = 0;
-    if (!WriteFile(h, data.data() + done,
-                   static_cast<DWORD>(data.size() - done), &n, nullptr)) {
-      return false;
-    }
-    done += n;
-  }
-  return true;
-}
-// Up to `max` bytes; empty at end of file.
-std::string ReadSome(NativeHandle h, size_t max) {
-  std::string buf(max, '\0');
-  DWORD n = 0;
-  if (!ReadFile(h, buf.data(), static_cast<DWORD>(max), &n, nullptr)) n = 0;
-  buf.resize(n);
-  return buf;
-}
 int SelfPid() { return static_cast<int>(GetCurrentProcessId()); }
-void KillPid(int pid) {
-  HANDLE h = OpenProcess(PROCESS_TERMINATE, FALSE, static_cast<DWORD>(pid));
-  if (h == nullptr) return;
-  TerminateProcess(h, 1);
-  CloseHandle(h);
-}
 uint64_t HandleValue(NativeHandle h) {
   return static_cast<uint64_t>(reinterpret_cast<uintptr_t>(h));
 }
@@ -79,28 +53,7 @@ NativeHandle FromValue(uint64_t v) {
   return reinterpret_cast<NativeHandle>(static_cast<uintptr_t>(v));
 }
 #else
-std::pair<OwnedHandle, OwnedHandle> MakePipe() {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) std::abort();
-  return {OwnedHandle(fds[0]), OwnedHandle(fds[1])};
-}
-bool WriteAll(NativeHandle h, const std::string& data) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = write(h, data.data() + done, data.size() - done);
-    if (n <= 0) return false;
-    done += static_cast<size_t>(n);
-  }
-  return true;
-}
-std::string ReadSome(NativeHandle h, size_t max) {
-  std::string buf(max, '\0');
-  ssize_t n = read(h, buf.data(), max);
-  buf.resize(n > 0 ? static_cast<size_t>(n) : 0);
-  return buf;
-}
 int SelfPid() { return getpid(); }
-void KillPid(int pid) { kill(pid, SIGKILL); }
 uint64_t HandleValue(NativeHandle h) { return static_cast<uint64_t>(h); }
 NativeHandle FromValue(uint64_t v) { return static_cast<NativeHandle>(v); }
 
@@ -121,24 +74,6 @@ std::vector<int> OpenFds(int skip) {
 }
 #endif
 
-std::string ReadAll(NativeHandle h) {
-  std::string out;
-  for (;;) {
-    std::string chunk = ReadSome(h, 65536);
-    if (chunk.empty()) return out;
-    out += chunk;
-  }
-}
-
-std::string ReadLine(NativeHandle h) {
-  std::string line;
-  for (;;) {
-    std::string c = ReadSome(h, 1);
-    if (c.empty() || c == "\n") return line;
-    line += c;
-  }
-}
-
 // Whether `h` reaches end of file within `timeout`. The read runs on a
 // thread so that a pipe that never ends cannot hang the test; `unblock`
 // must make it end (kill the last writer) when it did not.
@@ -153,10 +88,6 @@ bool EofWithin(NativeHandle h, absl::Duration timeout,
   if (!eof) unblock();
   reader.join();
   return eof;
-}
-
-void SleepForever() {
-  for (;;) absl::SleepFor(absl::Hours(1));  // stands for a child's work
 }
 
 // ---------------------------------------------------------------------------
@@ -195,9 +126,8 @@ int RunChild(int argc, char** argv) {
 #ifndef _WIN32
   if (mode == "fds") {
     std::vector<int> fds = OpenFds(info->parent_sentinel.get());
-    WriteAll(info->handles[0].get(),
-             absl::StrCat(absl::StrJoin(fds, ","), ";",
-                          info->handles[0].get()));
+    WriteAll(info->handles[0].get(), absl::StrCat(absl::StrJoin(fds, ","), ";",
+                                                  info->handles[0].get()));
     return 0;
   }
 #endif

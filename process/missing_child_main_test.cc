@@ -8,10 +8,10 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "base/internal/test_util.h"
 #include "base/launch.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "process/internal/test_util.h"
 #include "process/process.h"
 
 namespace mp {
@@ -30,8 +30,8 @@ int RunAgainInChild() {
 }
 
 TEST(MissingChildMainTest, SpawnedChildFailsWithAClearMessage) {
-  process_test::CaptureOutput err(process_test::CaptureOutput::kStderr,
-                                  process_test::TempPath("stderr"));
+  test_util::CaptureOutput err(test_util::CaptureOutput::kStderr,
+                               test_util::TempPath("stderr"));
   Process p(DoNothing);
   ASSERT_TRUE(p.set_start_method(StartMethod::kSpawn).ok());
   ASSERT_TRUE(p.Start().ok());

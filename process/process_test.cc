@@ -21,10 +21,10 @@
 #include "absl/time/time.h"
 #include "base/codec.h"
 #include "base/handle.h"
+#include "base/internal/test_util.h"
 #include "base/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "process/internal/test_util.h"
 
 #ifndef _WIN32
 #include <dirent.h>
@@ -43,15 +43,15 @@ void PrintTo(StartMethod method, std::ostream* os) {
 
 namespace {
 
-using process_test::CaptureOutput;
-using process_test::MakePipe;
-using process_test::ProcessWatch;
-using process_test::ReadAll;
-using process_test::ReadAllWithin;
-using process_test::ReadLine;
-using process_test::SleepForever;
-using process_test::TempPath;
-using process_test::WriteAll;
+using test_util::CaptureOutput;
+using test_util::MakePipe;
+using test_util::ProcessWatch;
+using test_util::ReadAll;
+using test_util::ReadAllWithin;
+using test_util::ReadLine;
+using test_util::SleepForever;
+using test_util::TempPath;
+using test_util::WriteAll;
 using ::testing::HasSubstr;
 
 // ---------------------------------------------------------------------------
@@ -144,7 +144,7 @@ MP_REGISTER(WriteTo);
 
 // Returns once the parent sends a byte.
 int AwaitByte(OwnedHandle in) {
-  return process_test::ReadSome(in.get(), 1) == "x" ? 0 : 1;
+  return test_util::ReadSome(in.get(), 1) == "x" ? 0 : 1;
 }
 MP_REGISTER(AwaitByte);
 
@@ -548,12 +548,12 @@ TEST_P(ProcessTest, SentinelIsReadyWhenTheChildEnds) {
   EXPECT_FALSE(IsValidHandle(p.sentinel()));
   ASSERT_TRUE(p.Start().ok());
   ASSERT_TRUE(IsValidHandle(p.sentinel()));
-  EXPECT_FALSE(process_test::SentinelReady(p.sentinel(), absl::ZeroDuration()));
+  EXPECT_FALSE(test_util::SentinelReady(p.sentinel(), absl::ZeroDuration()));
   ASSERT_TRUE(p.Kill().ok());
-  EXPECT_TRUE(process_test::SentinelReady(p.sentinel(), absl::Seconds(60)));
+  EXPECT_TRUE(test_util::SentinelReady(p.sentinel(), absl::Seconds(60)));
   ASSERT_TRUE(p.Join().ok());
   // Still ready after the child is reaped.
-  EXPECT_TRUE(process_test::SentinelReady(p.sentinel(), absl::ZeroDuration()));
+  EXPECT_TRUE(test_util::SentinelReady(p.sentinel(), absl::ZeroDuration()));
 }
 
 TEST_P(ProcessTest, HundredProcessesStartedAndTerminated) {
@@ -631,7 +631,7 @@ TEST_P(ProcessTest, DaemonIsGoneAndWorkerJoinedWhenTheParentExits) {
   EXPECT_TRUE(worker.WaitGone(absl::ZeroDuration()));
   // ... and the daemon terminated.
   if (!daemon.WaitGone(absl::Seconds(60))) {
-    process_test::KillPid(daemon_pid);
+    test_util::KillPid(daemon_pid);
     ADD_FAILURE() << "the daemon outlived its parent";
   }
 }
@@ -647,7 +647,7 @@ TEST_P(ProcessTest, DaemonDiesWhenItsParentIsKilled) {
   ASSERT_TRUE(parent.Join().ok());
   EXPECT_EQ(parent.exitcode(), -9);
   if (!daemon.WaitGone(absl::Seconds(60))) {
-    process_test::KillPid(daemon_pid);
+    test_util::KillPid(daemon_pid);
     ADD_FAILURE() << "the daemon outlived its killed parent";
   }
 }

@@ -1,7 +1,8 @@
-// OS helpers for process/'s tests (and other packages' process tests):
-// pipes, output capture and watching a process that is not a child.
-#ifndef MP_PROCESS_INTERNAL_TEST_UTIL_H_
-#define MP_PROCESS_INTERNAL_TEST_UTIL_H_
+// OS helpers for tests that start processes (base/launch_test.cc,
+// process/'s tests and other packages' process tests): pipes, output
+// capture and watching a process that is not a child.
+#ifndef MP_BASE_INTERNAL_TEST_UTIL_H_
+#define MP_BASE_INTERNAL_TEST_UTIL_H_
 
 #include <optional>
 #include <string>
@@ -12,7 +13,7 @@
 #include "base/handle.h"
 
 namespace mp {
-namespace process_test {
+namespace test_util {
 
 // An OS pipe (read end, write end), both non-inheritable.
 std::pair<OwnedHandle, OwnedHandle> MakePipe();
@@ -71,7 +72,7 @@ void KillPid(int pid);
 // Stands for a child's work: it never ends by itself.
 [[noreturn]] void SleepForever();
 
-}  // namespace process_test
+}  // namespace test_util
 }  // namespace mp
 
-#endif  // MP_PROCESS_INTERNAL_TEST_UTIL_H_
+#endif  // MP_BASE_INTERNAL_TEST_UTIL_H_

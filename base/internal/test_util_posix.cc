@@ -16,10 +16,10 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "base/handle.h"
-#include "process/internal/test_util.h"
+#include "base/internal/test_util.h"
 
 namespace mp {
-namespace process_test {
+namespace test_util {
 
 std::pair<OwnedHandle, OwnedHandle> MakePipe() {
   int fds[2];
@@ -101,5 +101,5 @@ bool ProcessWatch::WaitGone(absl::Duration timeout) {
 
 void KillPid(int pid) { kill(pid, SIGKILL); }
 
-}  // namespace process_test
+}  // namespace test_util
 }  // namespace mp

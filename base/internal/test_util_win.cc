@@ -9,14 +9,13 @@
 #include <utility>
 
 #include "absl/strings/str_replace.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "base/handle.h"
-#include "process/internal/test_util.h"
+#include "base/internal/test_util.h"
 
 namespace mp {
-namespace process_test {
+namespace test_util {
 
 std::pair<OwnedHandle, OwnedHandle> MakePipe() {
   HANDLE r = nullptr, w = nullptr;
@@ -100,5 +99,5 @@ void KillPid(int pid) {
   CloseHandle(h);
 }
 
-}  // namespace process_test
+}  // namespace test_util
 }  // namespace mp

@@ -1,4 +1,4 @@
-#include "process/internal/test_util.h"
+#include "base/internal/test_util.h"
 
 #include <cstdlib>
 #include <memory>
@@ -13,7 +13,7 @@
 #include "absl/time/time.h"
 
 namespace mp {
-namespace process_test {
+namespace test_util {
 
 std::string ReadAll(NativeHandle h) {
   std::string out;
@@ -59,5 +59,5 @@ void SleepForever() {
   for (;;) absl::SleepFor(absl::Hours(1));
 }
 
-}  // namespace process_test
+}  // namespace test_util
 }  // namespace mp
