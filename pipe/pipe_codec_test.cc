@@ -8,6 +8,7 @@
 #include "base/codec.h"
 #include "base/status.h"
 #include "gtest/gtest.h"
+#include "pipe/internal/test_util.h"
 #include "pipe/pipe.h"
 
 namespace mp {
@@ -28,11 +29,7 @@ struct Item {
   }
 };
 
-std::pair<Connection, Connection> MakePipe(bool duplex = true) {
-  absl::StatusOr<std::pair<Connection, Connection>> p = Pipe(duplex);
-  EXPECT_TRUE(p.ok()) << p.status();
-  return *std::move(p);
-}
+using pipe_test::MakePipe;
 
 TEST(SendRecvTest, ObjectsRoundTrip) {
   auto [a, b] = MakePipe();

@@ -8,12 +8,12 @@
 #include <cstdlib>
 #include <functional>
 #include <map>
-#include <set>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -21,16 +21,14 @@
 #include "absl/time/time.h"
 #include "base/status.h"
 #include "gtest/gtest.h"
+#include "pipe/internal/test_util.h"
 #include "pipe/pipe.h"
 
 namespace mp {
 namespace {
 
-std::pair<Connection, Connection> MakePipe(bool duplex) {
-  absl::StatusOr<std::pair<Connection, Connection>> p = Pipe(duplex);
-  EXPECT_TRUE(p.ok()) << p.status();
-  return *std::move(p);
-}
+using pipe_test::CollectUntilEof;
+using pipe_test::MakePipe;
 
 // Runs `body` in a forked child, which ends with _exit(body()).
 pid_t Fork(const std::function<int()>& body) {
@@ -200,35 +198,20 @@ TEST(PipeForkTest, WaitCollectsMessagesAndEofsFromFourChildren) {
     pids.push_back(pid);
   }
   std::map<int, std::vector<int>> got;
-  std::set<size_t> open;
-  for (size_t i = 0; i < readers.size(); ++i) open.insert(i);
-  while (!open.empty()) {
-    std::vector<WaitTarget> targets;
-    std::vector<size_t> which;
-    for (size_t i : open) {
-      targets.emplace_back(readers[i]);
-      which.push_back(i);
-    }
-    absl::StatusOr<std::vector<size_t>> ready =
-        Wait(targets, absl::Seconds(60));
-    ASSERT_TRUE(ready.ok()) << ready.status();
-    ASSERT_FALSE(ready->empty()) << "wait timed out";
-    for (size_t k : *ready) {
-      size_t i = which[k];
-      absl::StatusOr<std::string> m = readers[i].RecvBytes();
-      if (IsEof(m.status())) {
-        open.erase(i);
-        continue;
-      }
-      ASSERT_TRUE(m.ok()) << m.status();
-      std::pair<std::string, std::string> parts = absl::StrSplit(*m, ':');
-      int c = 0, n = 0;
-      ASSERT_TRUE(absl::SimpleAtoi(parts.first, &c));
-      ASSERT_TRUE(absl::SimpleAtoi(parts.second, &n));
-      EXPECT_EQ(static_cast<size_t>(c), i);
-      got[c].push_back(n);
-    }
-  }
+  ASSERT_NO_FATAL_FAILURE(CollectUntilEof(
+      readers,
+      [](Connection& r) -> absl::StatusOr<std::pair<int, int>> {
+        absl::StatusOr<std::string> m = r.RecvBytes();
+        if (!m.ok()) return m.status();
+        std::pair<std::string, std::string> parts = absl::StrSplit(*m, ':');
+        std::pair<int, int> sent;
+        if (!absl::SimpleAtoi(parts.first, &sent.first) ||
+            !absl::SimpleAtoi(parts.second, &sent.second)) {
+          return absl::DataLossError(absl::StrCat("not \"c:i\": ", *m));
+        }
+        return sent;
+      },
+      &got));
   for (int c = 0; c < kChildren; ++c) {
     std::vector<int> want;
     for (int i = 0; i < kMessages; ++i) want.push_back(i);

@@ -3,7 +3,6 @@
 // producer/consumer with unused ends closed, and Wait() over children's
 // connections and sentinels (CPython's test_wait and test_wait_sentinel).
 #include <map>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,17 +13,15 @@
 #include "base/codec.h"
 #include "base/status.h"
 #include "gtest/gtest.h"
+#include "pipe/internal/test_util.h"
 #include "pipe/pipe.h"
 #include "process/process.h"
 
 namespace mp {
 namespace {
 
-std::pair<Connection, Connection> MakePipe(bool duplex) {
-  absl::StatusOr<std::pair<Connection, Connection>> p = Pipe(duplex);
-  EXPECT_TRUE(p.ok()) << p.status();
-  return *std::move(p);
-}
+using pipe_test::CollectUntilEof;
+using pipe_test::MakePipe;
 
 // Echoes every message back until EOF. A forked child has a copy of the
 // parent's end too, which it must close to ever see EOF (seed 003's rule).
@@ -170,31 +167,9 @@ TEST_P(PipeProcessTest, WaitCollectsMessagesThenEofsFromFourChildren) {
     readers.push_back(std::move(r));
   }
   std::map<int, std::vector<int>> got;
-  std::set<size_t> open = {0, 1, 2, 3};
-  while (!open.empty()) {
-    std::vector<WaitTarget> targets;
-    std::vector<size_t> which;
-    for (size_t i : open) {
-      targets.emplace_back(readers[i]);
-      which.push_back(i);
-    }
-    absl::StatusOr<std::vector<size_t>> ready =
-        Wait(targets, absl::Seconds(60));
-    ASSERT_TRUE(ready.ok()) << ready.status();
-    ASSERT_FALSE(ready->empty()) << "wait timed out";
-    for (size_t k : *ready) {
-      size_t i = which[k];
-      absl::StatusOr<std::pair<int, int>> m =
-          readers[i].Recv<std::pair<int, int>>();
-      if (IsEof(m.status())) {
-        open.erase(i);
-        continue;
-      }
-      ASSERT_TRUE(m.ok()) << m.status();
-      EXPECT_EQ(static_cast<size_t>(m->first), i);
-      got[m->first].push_back(m->second);
-    }
-  }
+  ASSERT_NO_FATAL_FAILURE(CollectUntilEof(
+      readers, [](Connection& r) { return r.Recv<std::pair<int, int>>(); },
+      &got));
   for (int id = 0; id < 4; ++id) {
     EXPECT_EQ(got[id], (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
   }

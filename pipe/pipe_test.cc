@@ -13,15 +13,12 @@
 #include "base/deadline.h"
 #include "base/status.h"
 #include "gtest/gtest.h"
+#include "pipe/internal/test_util.h"
 
 namespace mp {
 namespace {
 
-std::pair<Connection, Connection> MakePipe(bool duplex) {
-  absl::StatusOr<std::pair<Connection, Connection>> p = Pipe(duplex);
-  EXPECT_TRUE(p.ok()) << p.status();
-  return *std::move(p);
-}
+using pipe_test::MakePipe;
 
 class PipeTest : public testing::TestWithParam<bool> {
  protected:

@@ -12,6 +12,7 @@
 #include "base/status.h"
 #include "gtest/gtest.h"
 #include "pipe/internal/crypto.h"
+#include "pipe/internal/test_util.h"
 #include "pipe/pipe.h"
 
 namespace mp {
@@ -20,11 +21,7 @@ namespace {
 
 constexpr absl::string_view kKey = "authkey";
 
-std::pair<Connection, Connection> MakePipe() {
-  absl::StatusOr<std::pair<Connection, Connection>> p = Pipe();
-  EXPECT_TRUE(p.ok()) << p.status();
-  return *std::move(p);
-}
+using pipe_test::MakePipe;
 
 std::string Mac(Digest d, absl::string_view key, absl::string_view msg) {
   absl::StatusOr<std::string> m = Hmac(d, key, msg);
