@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <initializer_list>
 #include <string>
 #include <utility>
 
@@ -36,18 +37,19 @@ void Fail(benchmark::State& state, const absl::Status& s) {
   state.SkipWithError(std::string(s.message()).c_str());
 }
 
-// Forks a child running `body(conn)` on its end; the parent keeps the other
-// end. The child exits when `body` returns.
+// Forks a child that closes the parent's ends, runs `body` and exits; the
+// parent closes the child's ends.
 template <typename Body>
-pid_t ForkChild(Connection& parent_end, Connection& child_end, Body body) {
+pid_t ForkChild(std::initializer_list<Connection*> parent_ends,
+                std::initializer_list<Connection*> child_ends, Body body) {
   pid_t pid = fork();
   if (pid == 0) {
     bench::Pin(1);
-    parent_end.Close().IgnoreError();
-    body(child_end);
+    for (Connection* c : parent_ends) c->Close().IgnoreError();
+    body();
     _exit(0);
   }
-  child_end.Close().IgnoreError();
+  for (Connection* c : child_ends) c->Close().IgnoreError();
   return pid;
 }
 
@@ -81,7 +83,8 @@ void BM_PingPong(benchmark::State& state) {
   bench::Pin(0);
   absl::StatusOr<std::pair<Connection, Connection>> p = Pipe();
   if (!p.ok()) return Fail(state, p.status());
-  pid_t pid = ForkChild(p->first, p->second, [](Connection& c) { Echo(c, c); });
+  pid_t pid =
+      ForkChild({&p->first}, {&p->second}, [&] { Echo(p->second, p->second); });
   PingPong(state, p->first, p->first);
   p->first.Close().IgnoreError();
   Reap(pid);
@@ -98,16 +101,8 @@ void BM_PingPongSimplex(benchmark::State& state) {
   Connection& to_w = to->second;
   Connection& from_r = from->first;
   Connection& from_w = from->second;
-  pid_t pid = fork();
-  if (pid == 0) {
-    bench::Pin(1);
-    to_w.Close().IgnoreError();
-    from_r.Close().IgnoreError();
-    Echo(to_r, from_w);
-    _exit(0);
-  }
-  to_r.Close().IgnoreError();
-  from_w.Close().IgnoreError();
+  pid_t pid = ForkChild({&to_w, &from_r}, {&to_r, &from_w},
+                        [&] { Echo(to_r, from_w); });
   PingPong(state, to_w, from_r);
   to_w.Close().IgnoreError();
   Reap(pid);
@@ -157,8 +152,8 @@ void BM_Stream(benchmark::State& state, bool allocate) {
   bench::Pin(0);
   absl::StatusOr<std::pair<Connection, Connection>> p = Pipe();
   if (!p.ok()) return Fail(state, p.status());
-  pid_t pid = ForkChild(p->first, p->second,
-                        [allocate](Connection& c) { Sink(c, c, allocate); });
+  pid_t pid = ForkChild({&p->first}, {&p->second},
+                        [&] { Sink(p->second, p->second, allocate); });
   Stream(state, p->first, p->first);
   p->first.Close().IgnoreError();
   Reap(pid);
@@ -171,16 +166,9 @@ void BM_StreamSimplex(benchmark::State& state) {
   if (!data.ok() || !ack.ok()) {
     return Fail(state, data.ok() ? ack.status() : data.status());
   }
-  pid_t pid = fork();
-  if (pid == 0) {
-    bench::Pin(1);
-    data->second.Close().IgnoreError();
-    ack->first.Close().IgnoreError();
-    Sink(data->first, ack->second, /*allocate=*/false);
-    _exit(0);
-  }
-  data->first.Close().IgnoreError();
-  ack->second.Close().IgnoreError();
+  pid_t pid =
+      ForkChild({&data->second, &ack->first}, {&data->first, &ack->second},
+                [&] { Sink(data->first, ack->second, /*allocate=*/false); });
   Stream(state, data->second, ack->first);
   data->second.Close().IgnoreError();
   Reap(pid);

@@ -27,6 +27,8 @@
 namespace mp {
 namespace {
 
+using pipe_internal::AtStart;
+
 // The largest packet of a packet-mode pipe; a write up to this size is one
 // packet, and atomic.
 constexpr size_t kPacket = PIPE_BUF;
@@ -133,29 +135,17 @@ absl::StatusOr<size_t> ReadSome(int fd, char* out, size_t size,
   }
 }
 
-enum class AtStart { kEofIsEof, kEofIsTruncation };
-
-// Reads exactly `size` bytes. EOF before the first byte is Python's EOFError
-// when `at_start` says so; anywhere else the message was cut short.
+// Reads exactly `size` bytes; end of file is pipe_internal::EndOfFile.
 absl::Status ReadExact(int fd, char* out, size_t size, Deadline deadline,
                        AtStart at_start) {
   size_t done = 0;
   while (done < size) {
     absl::StatusOr<size_t> n = ReadSome(fd, out + done, size - done, deadline);
     if (!n.ok()) return n.status();
-    if (*n == 0) {
-      if (done == 0 && at_start == AtStart::kEofIsEof) return EofError();
-      return absl::DataLossError("got end of file during message");
-    }
+    if (*n == 0) return pipe_internal::EndOfFile(done, at_start);
     done += *n;
   }
   return absl::OkStatus();
-}
-
-void EncodeLength64(uint64_t length, char* out) {
-  for (int i = 0; i < 8; ++i) {
-    out[i] = static_cast<char>((length >> (56 - 8 * i)) & 0xff);
-  }
 }
 
 }  // namespace
@@ -193,8 +183,8 @@ absl::Status Connection::WriteMessage(absl::string_view payload) {
     return WriteAll(pipe_fd, /*socket=*/false, iov, payload.empty() ? 1 : 2);
   }
   // Announce first, so the reader drains the socket while this sends.
-  char announce[kBulkPacket] = {kBulk};
-  EncodeLength64(payload.size(), announce + 1);
+  unsigned char announce[kBulkPacket] = {kBulk};
+  pipe_internal::EncodeLongLength(payload.size(), announce + 1);
   struct iovec head = {announce, sizeof announce};
   absl::Status s = WriteAll(pipe_fd, /*socket=*/false, &head, 1);
   if (!s.ok()) return s;
@@ -225,26 +215,11 @@ absl::StatusOr<uint64_t> Connection::PeekLength(Deadline deadline) {
         reinterpret_cast<const unsigned char*>(packet_buffer_.get() + 1));
     return *pending_length_;
   }
-  unsigned char header[pipe_internal::kLongHeader];
-  char* raw = reinterpret_cast<char*>(header);
-  absl::Status s = ReadExact(fd, raw, pipe_internal::kShortHeader, deadline,
-                             AtStart::kEofIsEof);
-  if (!s.ok()) return s;
-  uint64_t length = 0;
-  switch (pipe_internal::DecodeShortHeader(header, &length)) {
-    case pipe_internal::ShortHeader::kLength:
-      break;
-    case pipe_internal::ShortHeader::kLongFollows:
-      s = ReadExact(fd, raw + pipe_internal::kShortHeader, 8, deadline,
-                    AtStart::kEofIsTruncation);
-      if (!s.ok()) return s;
-      length =
-          pipe_internal::DecodeLongLength(header + pipe_internal::kShortHeader);
-      break;
-    case pipe_internal::ShortHeader::kNegative:
-      return absl::DataLossError("bad message length: negative length prefix");
-  }
-  pending_length_ = length;
+  absl::StatusOr<uint64_t> length =
+      pipe_internal::ReadHeader([&](char* out, size_t size, AtStart at_start) {
+        return ReadExact(fd, out, size, deadline, at_start);
+      });
+  if (length.ok()) pending_length_ = *length;
   return length;
 }
 

@@ -24,6 +24,7 @@
 namespace mp {
 namespace {
 
+using pipe_internal::AtStart;
 using pipe_internal::Probe;
 
 // Each pipe's buffer, each way; Python uses 8 KiB.
@@ -50,8 +51,6 @@ absl::Status SocketWaitReadable(SOCKET s, Deadline deadline) {
   }
 }
 
-enum class AtStart { kEofIsEof, kEofIsTruncation };
-
 absl::Status SocketReadExact(SOCKET s, char* out, size_t size,
                              Deadline deadline, AtStart at_start) {
   size_t done = 0;
@@ -66,10 +65,7 @@ absl::Status SocketReadExact(SOCKET s, char* out, size_t size,
       done += static_cast<size_t>(n);
       continue;
     }
-    if (n == 0) {
-      if (done == 0 && at_start == AtStart::kEofIsEof) return EofError();
-      return absl::DataLossError("got end of file during message");
-    }
+    if (n == 0) return pipe_internal::EndOfFile(done, at_start);
     int error = WSAGetLastError();
     if (error == WSAEINTR) continue;
     if (error == WSAEWOULDBLOCK) {
@@ -112,6 +108,23 @@ absl::Status WaitEvent(HANDLE event, Deadline deadline, bool* timed_out) {
   *timed_out = (w == WAIT_TIMEOUT);
   if (w == WAIT_OBJECT_0 || w == WAIT_TIMEOUT) return absl::OkStatus();
   return LastOsError("WaitForSingleObject");
+}
+
+// Probes pipe `h` and waits on `event` (the probe's) until the probe ends
+// or `deadline` passes; kPending then.
+absl::StatusOr<Probe> ProbePipeUntil(HANDLE h, HANDLE event,
+                                     Deadline deadline) {
+  OVERLAPPED ov = {};
+  ov.hEvent = event;
+  absl::StatusOr<Probe> p = pipe_internal::StartPipeProbe(h, &ov);
+  if (p.ok() && *p == Probe::kPending) {
+    bool timed_out = false;
+    absl::Status w = WaitEvent(event, deadline, &timed_out);
+    p = pipe_internal::FinishPipeProbe(h, &ov,
+                                       /*cancel=*/timed_out || !w.ok());
+    if (!w.ok()) return w;
+  }
+  return p;
 }
 
 }  // namespace
@@ -207,27 +220,11 @@ absl::StatusOr<uint64_t> Connection::PeekLength(Deadline deadline) {
   if (got_empty_message_) return 0;
   if (handle_.socket()) {
     const SOCKET s = AsSocket(handle_.get());
-    unsigned char header[pipe_internal::kLongHeader];
-    char* raw = reinterpret_cast<char*>(header);
-    absl::Status st = SocketReadExact(s, raw, pipe_internal::kShortHeader,
-                                      deadline, AtStart::kEofIsEof);
-    if (!st.ok()) return st;
-    uint64_t length = 0;
-    switch (pipe_internal::DecodeShortHeader(header, &length)) {
-      case pipe_internal::ShortHeader::kLength:
-        break;
-      case pipe_internal::ShortHeader::kLongFollows:
-        st = SocketReadExact(s, raw + pipe_internal::kShortHeader, 8, deadline,
-                             AtStart::kEofIsTruncation);
-        if (!st.ok()) return st;
-        length = pipe_internal::DecodeLongLength(header +
-                                                 pipe_internal::kShortHeader);
-        break;
-      case pipe_internal::ShortHeader::kNegative:
-        return absl::DataLossError(
-            "bad message length: negative length prefix");
-    }
-    pending_length_ = length;
+    absl::StatusOr<uint64_t> length = pipe_internal::ReadHeader(
+        [&](char* out, size_t size, AtStart at_start) {
+          return SocketReadExact(s, out, size, deadline, at_start);
+        });
+    if (length.ok()) pending_length_ = *length;
     return length;
   }
   const HANDLE h = handle_.get();
@@ -246,16 +243,7 @@ absl::StatusOr<uint64_t> Connection::PeekLength(Deadline deadline) {
     }
     // Nothing, or an empty message that Peek cannot tell from nothing: a
     // zero-byte read waits for a message and takes only an empty one.
-    OVERLAPPED ov = {};
-    ov.hEvent = event_.get();
-    absl::StatusOr<Probe> p = pipe_internal::StartPipeProbe(h, &ov);
-    if (p.ok() && *p == Probe::kPending) {
-      bool timed_out = false;
-      absl::Status w = WaitEvent(event_.get(), deadline, &timed_out);
-      p = pipe_internal::FinishPipeProbe(h, &ov,
-                                         /*cancel=*/timed_out || !w.ok());
-      if (!w.ok()) return w;
-    }
+    absl::StatusOr<Probe> p = ProbePipeUntil(h, event_.get(), deadline);
     if (!p.ok()) return p.status();
     switch (*p) {
       case Probe::kPending:
@@ -323,15 +311,7 @@ absl::StatusOr<bool> Connection::PollUntil(Deadline deadline) {
     return Win32Error(error, "PeekNamedPipe");
   }
   if (avail > 0) return true;
-  OVERLAPPED ov = {};
-  ov.hEvent = event_.get();
-  absl::StatusOr<Probe> p = pipe_internal::StartPipeProbe(h, &ov);
-  if (p.ok() && *p == Probe::kPending) {
-    bool timed_out = false;
-    absl::Status w = WaitEvent(event_.get(), deadline, &timed_out);
-    p = pipe_internal::FinishPipeProbe(h, &ov, /*cancel=*/timed_out || !w.ok());
-    if (!w.ok()) return w;
-  }
+  absl::StatusOr<Probe> p = ProbePipeUntil(h, event_.get(), deadline);
   if (!p.ok()) return p.status();
   if (*p == Probe::kEmptyMessage) got_empty_message_ = true;
   return *p != Probe::kPending;

@@ -1,7 +1,12 @@
 #include "pipe/internal/framing.h"
 
+#include <algorithm>
+#include <cstring>
 #include <string>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "base/status.h"
 #include "gtest/gtest.h"
 
 namespace mp {
@@ -50,6 +55,55 @@ TEST(FramingTest, NegativeLengthsOtherThanMinusOneAreRefused) {
   uint64_t unused = 0;
   EXPECT_EQ(DecodeShortHeader(negative, &unused), ShortHeader::kNegative);
   EXPECT_EQ(DecodeShortHeader(minus_two, &unused), ShortHeader::kNegative);
+}
+
+// ReadHeader on a stream holding `bytes` and then ending; `consumed` says
+// how much it read.
+absl::StatusOr<uint64_t> ReadHeaderOf(const std::string& bytes,
+                                      size_t* consumed) {
+  size_t pos = 0;
+  absl::StatusOr<uint64_t> length =
+      ReadHeader([&](char* out, size_t size, AtStart at_start) {
+        size_t n = std::min(size, bytes.size() - pos);
+        std::memcpy(out, bytes.data() + pos, n);
+        pos += n;
+        return n == size ? absl::OkStatus() : EndOfFile(n, at_start);
+      });
+  *consumed = pos;
+  return length;
+}
+
+TEST(FramingTest, ReadHeaderTakesTheHeaderAndNothingMore) {
+  size_t consumed = 0;
+  absl::StatusOr<uint64_t> n = ReadHeaderOf(Header(110) + "payload", &consumed);
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 110u);
+  EXPECT_EQ(consumed, kShortHeader);
+  n = ReadHeaderOf(Header(5ull << 32) + "payload", &consumed);
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 5ull << 32);
+  EXPECT_EQ(consumed, kLongHeader);
+}
+
+TEST(FramingTest, ReadHeaderEndOfFileIsEofOnlyBeforeTheFirstByte) {
+  size_t consumed = 0;
+  EXPECT_TRUE(IsEof(ReadHeaderOf("", &consumed).status()));
+  const std::string long_header = Header(5ull << 32);
+  for (size_t cut : {size_t{1}, size_t{3}, kShortHeader, kShortHeader + 1,
+                     kLongHeader - 1}) {
+    absl::StatusOr<uint64_t> n =
+        ReadHeaderOf(long_header.substr(0, cut), &consumed);
+    EXPECT_EQ(n.status().code(), absl::StatusCode::kDataLoss) << cut;
+    EXPECT_EQ(n.status().message(), "got end of file during message") << cut;
+  }
+}
+
+TEST(FramingTest, ReadHeaderRefusesANegativeLength) {
+  size_t consumed = 0;
+  absl::StatusOr<uint64_t> n =
+      ReadHeaderOf(std::string("\x80\0\0\0", 4), &consumed);
+  EXPECT_EQ(n.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(n.status().message(), "bad message length: negative length prefix");
 }
 
 }  // namespace
