@@ -1,0 +1,197 @@
+// Core: the byte-level queue that Queue<T>, SimpleQueue<T> and
+// JoinableQueue<T> wrap (queue/queue.h). The layout is in layout.h; this
+// file is the protocol.
+//
+// Producers take the producer lock (a robust mutex), append one record to
+// the chain and commit it by storing `puts + 1`. Consumers take no lock: a
+// consumer reads the read position (cpos, gets), copies the record there
+// out, and claims it by moving the position to (next record, gets + 1) with
+// one 16-byte compare-and-swap; if another consumer moved it first, the
+// copy is dropped and it tries again. (Items of 64 KiB and more are copied
+// by one consumer at a time, under big_item_lock, so that waiting consumers
+// do not all copy them.) Records stay untouched until every consumer has
+// left their segment, so a copy made from a stale position is merely
+// wasted, and the CAS refuses it.
+//
+// Waiting happens outside the locks: a consumer that finds no item spins
+// briefly, yields, then sleeps on put_word (a WaitWord holding the low 32
+// bits of `puts`); a producer of a full bounded queue does the same on
+// get_word. The sleeper reads the word, re-checks its condition, and
+// sleeps only while the word still holds what it read; the waker changes
+// the word with a sequentially consistent operation and then wakes if a
+// sleeper announced itself (WaitWord's waiter count), so no wake-up is
+// lost. Sleepers also re-check every 100 ms, which bounds how long a wake-up
+// lost with a killed waker can delay them.
+//
+// Crash safety. A process killed at any instruction of a Put or Get:
+//   - A get is one CAS: a consumer that dies before it has taken nothing,
+//     one that dies after took the item with it. Nothing to repair.
+//   - A put is committed by one store (`puts`). Everything before it (the
+//     record, a new segment, the END record that links it) is invisible to
+//     consumers and is completed or undone by RepairProducer when the next
+//     producer takes the lock and is told its owner died: the segment being
+//     linked is recorded in `pending` first, so it is linked or returned to
+//     its free list, never lost; a stale `ppos` (killed between the commit
+//     and moving `ppos`) is recognised by the record's stamp and moved past;
+//     an interrupted reclaim (push on a free list, then move `chain_start`)
+//     is finished.
+//
+// What a crash can leave behind: nothing outside the arena (it is
+// anonymous; the kernel frees it with the last process that has it), and
+// inside it nothing the next producer does not repair. Memory of reclaimed
+// segments beyond one per size class of 1 MiB and more is given back to the
+// system (Linux).
+#ifndef MP_QUEUE_INTERNAL_CORE_H_
+#define MP_QUEUE_INTERNAL_CORE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "base/deadline.h"
+#include "base/handle.h"
+#include "base/wait.h"
+#include "queue/internal/arena.h"
+#include "queue/internal/layout.h"
+
+namespace mp {
+namespace queue_internal {
+
+struct QueueTestPeer;
+
+class Core {
+ public:
+  // A new queue. `maxsize` <= 0 means unbounded.
+  static absl::StatusOr<std::shared_ptr<Core>> Create(Kind kind,
+                                                      int64_t maxsize,
+                                                      uint64_t type_hash);
+  // The queue behind `arena`, created by another process. Checks that it is
+  // a queue of this kind and item type.
+  static absl::StatusOr<std::shared_ptr<Core>> Open(OwnedHandle arena,
+                                                    Kind kind,
+                                                    uint64_t type_hash);
+
+  Core(const Core&) = delete;
+  Core& operator=(const Core&) = delete;
+  ~Core();
+
+  // Appends `bytes` as one item. A bounded queue that is full blocks until
+  // there is room or `deadline`, then returns mp::FullError().
+  absl::Status Put(absl::string_view bytes, Deadline deadline) {
+    return Put(absl::MakeConstSpan(&bytes, 1), deadline);
+  }
+  // The same, for an item whose bytes are the concatenation of `pieces`
+  // (copied straight into the queue, without joining them first).
+  absl::Status Put(absl::Span<const absl::string_view> pieces,
+                   Deadline deadline);
+
+  // Removes the oldest item and passes its bytes to `take` (the view is
+  // valid only during the call), returning what `take` returns; the item is
+  // removed either way. Blocks until an item is there or `deadline`, then
+  // returns mp::EmptyError().
+  absl::Status Get(Deadline deadline,
+                   absl::FunctionRef<absl::Status(absl::string_view)> take);
+
+  uint64_t Qsize() const;
+  bool Empty() const { return Qsize() == 0; }
+  bool Full() const;
+  int64_t maxsize() const { return maxsize_; }
+
+  // JoinableQueue.
+  absl::Status TaskDone();
+  absl::Status Join(Deadline deadline);
+
+  NativeHandle handle() const { return arena_->handle(); }
+
+  // Takes both locks (repairing as usual) and checks the whole structure:
+  // every segment in the arena is on the chain or on one free list, exactly
+  // once; nothing is pending; the records from cpos to ppos are the items
+  // puts - gets counts. For tests: it reads every segment header.
+  absl::Status CheckConsistency();
+
+  // A segment mapped in this process.
+  struct Segment {
+    uint64_t cursor = 0;  // its cursor (class and offset)
+    uint64_t offset = 0;
+    uint64_t size = 0;
+    char* base = nullptr;
+    SegmentHeader* header() const {
+      return reinterpret_cast<SegmentHeader*>(base);
+    }
+    uint64_t end() const { return offset + size; }
+    // Whether `pos` is a record position inside this (mapped) segment.
+    bool Holds(uint64_t pos) const {
+      const uint64_t off = CursorOffset(pos);
+      return (pos & ~kOffsetMask) == (cursor & ~kOffsetMask) &&
+             off >= offset + sizeof(SegmentHeader) &&
+             off <= end() - sizeof(RecordHeader) && off % 8 == 0 &&
+             base != nullptr;
+    }
+  };
+
+ private:
+  friend struct QueueTestPeer;
+
+  Core(std::unique_ptr<Arena> arena, Header* header);
+
+  absl::Status LockProducer();
+  void UnlockProducer();
+
+  // Under the producer lock.
+  absl::Status RepairProducer();
+  absl::Status Append(absl::Span<const absl::string_view> pieces, uint64_t size,
+                      uint64_t n);
+  absl::Status SwitchSegment(uint64_t record, uint64_t n, uint64_t* pos);
+  absl::Status Allocate(int c, uint64_t need, Segment* seg);
+  absl::Status Reclaim();
+  // Puts a segment no longer in use on a free list of its class.
+  void PushFree(const Segment& seg);
+  bool OnFreeList(uint64_t cursor) const;
+  absl::Status EnsureBacked(const Segment& seg, uint64_t end);
+  absl::Status CheckLocked();
+
+  // The consumer side (lock-free).
+  // Whether the read position still is (cpos, gets): a check that failed on
+  // a moved position was a race, not corruption.
+  bool ReadPositionIs(uint64_t cpos, uint64_t gets) const;
+  // Follows the END record at `cpos` to the next segment.
+  absl::Status FollowEnd(Segment& seg, uint64_t cpos, uint64_t gets);
+
+  // Maps and checks the segment `cursor` names.
+  absl::Status MapSegment(uint64_t cursor, Segment* seg);
+  // Checks that `cursor` is a record position inside a valid segment, maps
+  // that segment (reusing *cache), and points *seg at it.
+  absl::Status MapPosition(uint64_t cursor, Segment* cache);
+
+  // Waits (spin, then sleep) until `word` no longer holds what it held when
+  // `ready` was false, or the deadline. OK or TimeoutError.
+  absl::Status WaitUntil(WaitWord& word, Deadline deadline,
+                         absl::FunctionRef<bool()> ready);
+
+  bool ItemsAvailable() const;
+  bool RoomAvailable() const;
+
+  std::unique_ptr<Arena> arena_;
+  Header* const h_;
+  const int64_t maxsize_;
+  // Segment caches: each is used only under its side's lock.
+  Segment producer_seg_;
+  // Tells this Core's per-thread consumer segment cache from another's.
+  const uint64_t serial_;
+  // A lower bound of h_->puts that this process saw, so a consumer need not
+  // read the producers' cache line on every get.
+  mutable std::atomic<uint64_t> seen_puts_{0};
+};
+
+// DecodeError("queue: shared state is corrupt: " + what).
+absl::Status CorruptError(absl::string_view what);
+
+}  // namespace queue_internal
+}  // namespace mp
+
+#endif  // MP_QUEUE_INTERNAL_CORE_H_

@@ -1,0 +1,170 @@
+// The queue never trusts its shared memory: whatever another process wrote
+// there (a bug, a half-finished write), a Put or Get reports it as an error
+// and does not crash. These tests scribble on a queue's shared state and
+// check exactly that.
+#include "queue/internal/core.h"
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "base/codec.h"
+#include "base/handle.h"
+#include "base/status.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "queue/internal/layout.h"
+#include "queue/queue.h"
+#include "shm_value/shared_memory.h"
+
+namespace mp {
+namespace queue_internal {
+
+struct QueueTestPeer {
+  template <typename Q>
+  static Core& CoreOf(Q& q) {
+    return *q.state_->core;
+  }
+  static Header* HeaderOf(Core& core) { return core.h_; }
+  // The record header at position `cursor`.
+  static RecordHeader* RecordAt(Core& core, uint64_t cursor) {
+    absl::StatusOr<char*> p =
+        core.arena_->Map(CursorOffset(cursor), sizeof(RecordHeader));
+    EXPECT_TRUE(p.ok()) << p.status();
+    return reinterpret_cast<RecordHeader*>(*p);
+  }
+  static SegmentHeader* SegmentAt(Core& core, uint64_t cursor) {
+    absl::StatusOr<char*> p =
+        core.arena_->Map(CursorOffset(cursor), sizeof(SegmentHeader));
+    EXPECT_TRUE(p.ok()) << p.status();
+    return reinterpret_cast<SegmentHeader*>(*p);
+  }
+};
+
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr int kBig = 200 << 10;
+
+class CorruptTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto q = Queue<std::string>::Create();
+    ASSERT_TRUE(q.ok()) << q.status();
+    q_ = *std::move(q);
+    core_ = &QueueTestPeer::CoreOf(q_);
+    h_ = QueueTestPeer::HeaderOf(*core_);
+  }
+
+  void ExpectCorrupt(const absl::Status& s) {
+    EXPECT_TRUE(IsDecodeError(s)) << s;
+    EXPECT_THAT(s.message(), HasSubstr("corrupt"));
+  }
+
+  Queue<std::string> q_;
+  Core* core_ = nullptr;
+  Header* h_ = nullptr;
+};
+
+TEST_F(CorruptTest, ConsumerPositions) {
+  ASSERT_TRUE(q_.Put("x").ok());
+  const uint64_t good = h_->read.first;
+  const uint64_t bad[] = {
+      0,                                               // the header block
+      MakeCursor(40, kFirstSegment + 64),              // no such class
+      good + 3,                                        // misaligned
+      good | (uint64_t{1} << 50),                      // stray bits
+      MakeCursor(0, kFirstSegment + kMinSegment - 8),  // no room for a header
+      MakeCursor(0, uint64_t{1} << 40),                // far beyond the arena
+      MakeCursor(0, kInitialSize + 64),                // beyond what exists
+  };
+  for (uint64_t cursor : bad) {
+    h_->read.first = cursor;
+    ExpectCorrupt(q_.GetNowait().status());
+  }
+  h_->read.first = good;
+  EXPECT_EQ(*q_.Get(), "x");
+}
+
+TEST_F(CorruptTest, RecordHeaders) {
+  ASSERT_TRUE(q_.Put("x").ok());
+  RecordHeader* r = QueueTestPeer::RecordAt(*core_, h_->read.first);
+  const uint64_t stamp = r->stamp.load();
+  const uint64_t st = r->size_and_type;
+  r->stamp.store(stamp + 7);
+  ExpectCorrupt(q_.GetNowait().status());
+  r->stamp.store(stamp);
+  r->size_and_type = (uint64_t{kItem} << 56) | (uint64_t{1} << 40);  // huge
+  ExpectCorrupt(q_.GetNowait().status());
+  r->size_and_type = (uint64_t{9} << 56) | 1;  // no such record type
+  ExpectCorrupt(q_.GetNowait().status());
+  r->size_and_type = st;
+  EXPECT_EQ(*q_.Get(), "x");
+}
+
+TEST_F(CorruptTest, ChainLinks) {
+  // A big item after a small one: the consumer follows an END record.
+  ASSERT_TRUE(q_.Put("small").ok());
+  ASSERT_TRUE(q_.Put(std::string(kBig, 'b')).ok());
+  EXPECT_EQ(*q_.Get(), "small");
+  SegmentHeader* seg = QueueTestPeer::SegmentAt(*core_, kFirstSegment);
+  const uint64_t next = seg->next.load();
+  for (uint64_t bad : {uint64_t{0}, next + kMinSegment, next | 1,
+                       MakeCursor(0, kFirstSegment)}) {
+    seg->next.store(bad);
+    ExpectCorrupt(q_.GetNowait().status());
+  }
+  seg->next.store(next);
+  EXPECT_EQ(q_.Get()->size(), static_cast<size_t>(kBig));
+}
+
+TEST_F(CorruptTest, ProducerState) {
+  const uint64_t ppos = h_->ppos.load();
+  h_->ppos.store(MakeCursor(3, uint64_t{1} << 44));
+  ExpectCorrupt(q_.Put("x"));
+  h_->ppos.store(ppos);
+
+  // Allocation: a bad free list head, a bad top.
+  const uint64_t top = h_->top.load();
+  h_->warm[2].store(MakeCursor(2, kFirstSegment));  // not class 2
+  ExpectCorrupt(q_.Put(std::string(kBig, 'b')));
+  h_->warm[2].store(MakeCursor(1, 3 * kMinSegment));  // wrong class
+  ExpectCorrupt(q_.Put(std::string(kBig, 'b')));
+  h_->warm[2].store(0);
+  h_->top.store(uint64_t{1} << 62);
+  ExpectCorrupt(q_.Put(std::string(kBig, 'b')));
+  h_->top.store(top);
+
+  // A bad chain start: reclaiming (before the next new segment) refuses it.
+  ASSERT_TRUE(q_.Put(std::string(kBig, 'b')).ok());
+  ASSERT_TRUE(q_.Get().ok());
+  const uint64_t start = h_->chain_start.load();
+  h_->chain_start.store(MakeCursor(0, 5 * kMinSegment + 8));
+  ExpectCorrupt(q_.Put(std::string(kBig, 'c')));
+  h_->chain_start.store(start);
+  EXPECT_TRUE(q_.Put(std::string(kBig, 'c')).ok());
+  EXPECT_EQ(q_.Get()->size(), static_cast<size_t>(kBig));
+  EXPECT_TRUE(core_->CheckConsistency().ok());
+}
+
+// A handle that is not a queue's arena is refused when decoded.
+TEST(OpenTest, NotAQueue) {
+  absl::StatusOr<SharedMemory> shm = SharedMemory::Create(4096);
+  ASSERT_TRUE(shm.ok()) << shm.status();
+  absl::StatusOr<OwnedHandle> h = shm->DuplicateHandle();
+  ASSERT_TRUE(h.ok());
+  absl::StatusOr<std::shared_ptr<Core>> core =
+      Core::Open(*std::move(h), Kind::kQueue, 0);
+  EXPECT_FALSE(core.ok());
+  EXPECT_EQ(core.status().code(), absl::StatusCode::kInvalidArgument)
+      << core.status();
+}
+
+}  // namespace
+}  // namespace queue_internal
+}  // namespace mp
