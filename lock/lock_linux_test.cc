@@ -105,6 +105,13 @@ TEST(LockLinuxTest, InterleavesWithGlibcRobustMutexesInOneThread) {
     ASSERT_EQ(pthread_mutex_unlock(&g->m[1]), 0);
     ASSERT_TRUE(b->Release().ok());
     ASSERT_TRUE(a->Release().ok());
+    // Two of ours: the older one leaves from behind the newer.
+    ASSERT_TRUE(a->Acquire().ok());
+    ASSERT_TRUE(b->Acquire().ok());
+    ASSERT_TRUE(a->Release().ok());
+    ASSERT_EQ(pthread_mutex_lock(&g->m[0]), 0);
+    ASSERT_TRUE(b->Release().ok());
+    ASSERT_EQ(pthread_mutex_unlock(&g->m[0]), 0);
   }
   // Everything came off again: the list is empty.
   EXPECT_EQ(head->list, static_cast<void*>(head));

@@ -78,20 +78,23 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline absl::Status RobustMutex::Lock(
     } else if (token != t.token) {
       ProtectStale();
     }
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    head->list_op_pending = nullptr;
+    // list_op_pending stays on this mutex while we hold it: the kernel
+    // marks a pending entry only if its word names the dying thread, so a
+    // stale one is harmless, the memory stays mapped while we hold it
+    // (PinnedInThisProcess), and the release sets and clears it anyway.
   }
   return absl::OkStatus();
 }
 
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void RobustMutex::Link(
     const ThreadState& t) {
-  // glibc's ENQUEUE_MUTEX: in at the front.
+  // glibc's ENQUEUE_MUTEX: in at the front. prev_ is left alone: at the
+  // front it means the head, and whoever gets in front of this entry (glibc
+  // or Link) writes it, so ReleaseMine() reads it only when not at the front.
   RobustHead* head = t.head;
   void* first = head->list;
   *PrevSlot(first) = &next_;
   next_ = first;
-  prev_ = head;
   std::atomic_signal_fence(std::memory_order_seq_cst);
   head->list = &next_;
   node_token_.store(t.token, std::memory_order_relaxed);
@@ -107,8 +110,10 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool RobustMutex::ReleaseMine(
     if (node_token_.load(std::memory_order_relaxed) == t.token) {
       // glibc's DEQUEUE_MUTEX. prev_/next_ keep stale values: a zero token
       // says the entry is on no list.
-      *PrevSlot(next_) = prev_;
-      *NextSlot(prev_) = next_;
+      void* next = next_;
+      void* prev = head->list == &next_ ? static_cast<void*>(head) : prev_;
+      *PrevSlot(next) = prev;
+      *NextSlot(prev) = next;
       std::atomic_signal_fence(std::memory_order_seq_cst);
       // Publishes the entry as free only after this thread is done with it.
       node_token_.store(0, std::memory_order_release);
