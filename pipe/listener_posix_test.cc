@@ -5,7 +5,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <string>
 #include <thread>
 #include <utility>
@@ -13,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
 #include "gtest/gtest.h"
+#include "pipe/internal/test_util.h"
 #include "pipe/listener.h"
 #include "pipe/pipe.h"
 
@@ -20,11 +20,7 @@ namespace mp {
 namespace {
 
 std::string SocketPath(absl::string_view tag) {
-  const char* dir = std::getenv("TEST_TMPDIR");
-  std::string path =
-      absl::StrCat(dir ? dir : "/tmp", "/mp-", tag, "-", getpid());
-  if (path.size() >= 100) path = absl::StrCat("/tmp/mp-", tag, "-", getpid());
-  return path;
+  return pipe_test::SocketPath(absl::StrCat("mp-", tag, "-", getpid()));
 }
 
 bool Exists(const std::string& path) {

@@ -2,8 +2,6 @@
 // family of the platform, with and without an authkey.
 #include "pipe/listener.h"
 
-#include <atomic>
-#include <cstdlib>
 #include <string>
 #include <thread>
 #include <utility>
@@ -14,64 +12,23 @@
 #include "absl/time/time.h"
 #include "base/status.h"
 #include "gtest/gtest.h"
+#include "pipe/internal/test_util.h"
 #include "pipe/pipe.h"
-
-#ifdef _WIN32
-#include <process.h>
-#define MP_TEST_GETPID _getpid
-#else
-#include <unistd.h>
-#define MP_TEST_GETPID getpid
-#endif
 
 namespace mp {
 namespace {
 
-enum class Kind { kTcp, kUnixPath, kAbstract, kNamedPipe };
+using pipe_test::AddressKind;
+using pipe_test::FreshAddress;
 
 #ifdef _WIN32
-constexpr Kind kKinds[] = {Kind::kTcp, Kind::kNamedPipe};
+constexpr AddressKind kKinds[] = {AddressKind::kTcp, AddressKind::kNamedPipe};
 #else
-constexpr Kind kKinds[] = {Kind::kTcp, Kind::kUnixPath, Kind::kAbstract};
+constexpr AddressKind kKinds[] = {AddressKind::kTcp, AddressKind::kUnixPath,
+                                  AddressKind::kAbstract};
 #endif
 
-std::string KindName(Kind k) {
-  switch (k) {
-    case Kind::kTcp:
-      return "Tcp";
-    case Kind::kUnixPath:
-      return "UnixPath";
-    case Kind::kAbstract:
-      return "Abstract";
-    case Kind::kNamedPipe:
-      return "NamedPipe";
-  }
-  return "";
-}
-
-// A fresh address of kind `k` that nobody listens on yet.
-Address FreshAddress(Kind k) {
-  static std::atomic<int> counter{0};
-  std::string name = absl::StrCat("mp-test-", MP_TEST_GETPID(), "-", counter++);
-  switch (k) {
-    case Kind::kTcp:
-      return Address::Inet("127.0.0.1", 0);
-    case Kind::kUnixPath: {
-      const char* dir = std::getenv("TEST_TMPDIR");
-      std::string path = absl::StrCat(dir ? dir : "/tmp", "/", name);
-      // Socket paths are short (108 bytes); a deep TEST_TMPDIR won't do.
-      if (path.size() >= 100) path = absl::StrCat("/tmp/", name);
-      return Address::Unix(path);
-    }
-    case Kind::kAbstract:
-      return Address::Abstract(name);
-    case Kind::kNamedPipe:
-      return Address::NamedPipe(absl::StrCat("\\\\.\\pipe\\", name));
-  }
-  return Address::Inet("127.0.0.1", 0);
-}
-
-class ListenerTest : public testing::TestWithParam<Kind> {
+class ListenerTest : public testing::TestWithParam<AddressKind> {
  protected:
   Listener Listen(std::optional<std::string> authkey = std::nullopt) {
     absl::StatusOr<Listener> l =
@@ -82,8 +39,8 @@ class ListenerTest : public testing::TestWithParam<Kind> {
 };
 
 INSTANTIATE_TEST_SUITE_P(Families, ListenerTest, testing::ValuesIn(kKinds),
-                         [](const testing::TestParamInfo<Kind>& info) {
-                           return KindName(info.param);
+                         [](const testing::TestParamInfo<AddressKind>& info) {
+                           return pipe_test::KindName(info.param);
                          });
 
 // Runs a client in a thread: connects with `authkey`, sends "ping", expects

@@ -23,6 +23,7 @@
 #include "base/deadline.h"
 #include "base/status.h"
 #include "gtest/gtest.h"
+#include "pipe/internal/test_util.h"
 #include "pipe/listener.h"
 #include "pipe/pipe.h"
 
@@ -128,35 +129,17 @@ absl::Status ServeExchange(Connection& c) {
   return c.SendBytes("bye");
 }
 
-enum class Family { kTcp, kUnixPath, kAbstract };
+using pipe_test::AddressKind;
+using pipe_test::FreshAddress;
 
 struct Case {
-  Family family;
+  AddressKind family;
   bool modern;
 };
 
 std::string CaseName(const testing::TestParamInfo<Case>& info) {
-  const char* names[] = {"Tcp", "UnixPath", "Abstract"};
-  return absl::StrCat(names[static_cast<int>(info.param.family)],
+  return absl::StrCat(pipe_test::KindName(info.param.family),
                       info.param.modern ? "Sha256" : "LegacyMd5");
-}
-
-Address FreshAddress(Family f) {
-  static int counter = 0;
-  std::string name = absl::StrCat("mp-pycompat-", getpid(), "-", counter++);
-  switch (f) {
-    case Family::kTcp:
-      return Address::Inet("127.0.0.1", 0);
-    case Family::kUnixPath: {
-      const char* dir = std::getenv("TEST_TMPDIR");
-      std::string path = absl::StrCat(dir ? dir : "/tmp", "/", name);
-      if (path.size() >= 100) path = absl::StrCat("/tmp/", name);
-      return Address::Unix(path);
-    }
-    case Family::kAbstract:
-      return Address::Abstract(name);
-  }
-  return Address::Inet("127.0.0.1", 0);
 }
 
 std::string ForPython(const Address& a) {
@@ -208,12 +191,12 @@ class PythonCompatTest : public testing::TestWithParam<Case> {
 };
 
 INSTANTIATE_TEST_SUITE_P(Families, PythonCompatTest,
-                         testing::Values(Case{Family::kTcp, false},
-                                         Case{Family::kTcp, true},
-                                         Case{Family::kUnixPath, false},
-                                         Case{Family::kUnixPath, true},
-                                         Case{Family::kAbstract, false},
-                                         Case{Family::kAbstract, true}),
+                         testing::Values(Case{AddressKind::kTcp, false},
+                                         Case{AddressKind::kTcp, true},
+                                         Case{AddressKind::kUnixPath, false},
+                                         Case{AddressKind::kUnixPath, true},
+                                         Case{AddressKind::kAbstract, false},
+                                         Case{AddressKind::kAbstract, true}),
                          CaseName);
 
 TEST_P(PythonCompatTest, PythonClientToMpListener) {

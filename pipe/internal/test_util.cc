@@ -1,15 +1,29 @@
 #include "pipe/internal/test_util.h"
 
+#include <atomic>
+#include <cstdlib>
 #include <map>
 #include <set>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "base/status.h"
 #include "gtest/gtest.h"
+#include "pipe/listener.h"
 #include "pipe/pipe.h"
+
+#ifdef _WIN32
+#include <process.h>
+#define MP_TEST_GETPID _getpid
+#else
+#include <unistd.h>
+#define MP_TEST_GETPID getpid
+#endif
 
 namespace mp {
 namespace pipe_test {
@@ -18,6 +32,43 @@ std::pair<Connection, Connection> MakePipe(bool duplex) {
   absl::StatusOr<std::pair<Connection, Connection>> p = Pipe(duplex);
   EXPECT_TRUE(p.ok()) << p.status();
   return *std::move(p);
+}
+
+std::string KindName(AddressKind kind) {
+  switch (kind) {
+    case AddressKind::kTcp:
+      return "Tcp";
+    case AddressKind::kUnixPath:
+      return "UnixPath";
+    case AddressKind::kAbstract:
+      return "Abstract";
+    case AddressKind::kNamedPipe:
+      return "NamedPipe";
+  }
+  return "";
+}
+
+Address FreshAddress(AddressKind kind) {
+  static std::atomic<int> counter{0};
+  std::string name = absl::StrCat("mp-test-", MP_TEST_GETPID(), "-", counter++);
+  switch (kind) {
+    case AddressKind::kTcp:
+      return Address::Inet("127.0.0.1", 0);
+    case AddressKind::kUnixPath:
+      return Address::Unix(SocketPath(name));
+    case AddressKind::kAbstract:
+      return Address::Abstract(name);
+    case AddressKind::kNamedPipe:
+      return Address::NamedPipe(absl::StrCat("\\\\.\\pipe\\", name));
+  }
+  return Address::Inet("127.0.0.1", 0);
+}
+
+std::string SocketPath(absl::string_view name) {
+  const char* dir = std::getenv("TEST_TMPDIR");
+  std::string path = absl::StrCat(dir ? dir : "/tmp", "/", name);
+  if (path.size() >= 100) path = absl::StrCat("/tmp/", name);
+  return path;
 }
 
 void CollectUntilEof(std::vector<Connection>& readers, const RecvPair& recv,

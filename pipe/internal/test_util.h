@@ -1,14 +1,18 @@
-// Helpers for pipe/'s tests: a Pipe() that must succeed, and CPython's
-// test_wait loop, which both the fork tests and the Process tests run.
+// Helpers for pipe/'s tests: a Pipe() that must succeed, fresh addresses to
+// listen on, and CPython's test_wait loop, which both the fork tests and
+// the Process tests run.
 #ifndef MP_PIPE_INTERNAL_TEST_UTIL_H_
 #define MP_PIPE_INTERNAL_TEST_UTIL_H_
 
 #include <functional>
 #include <map>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "pipe/listener.h"
 #include "pipe/pipe.h"
 
 namespace mp {
@@ -16,6 +20,20 @@ namespace pipe_test {
 
 // Pipe(duplex); a failure fails the test.
 std::pair<Connection, Connection> MakePipe(bool duplex = true);
+
+// The kinds of address the tests listen on.
+enum class AddressKind { kTcp, kUnixPath, kAbstract, kNamedPipe };
+
+// "Tcp", "UnixPath", "Abstract", "NamedPipe": for test names.
+std::string KindName(AddressKind kind);
+
+// A fresh address of `kind` that nobody listens on yet (TCP: port 0 on
+// 127.0.0.1).
+Address FreshAddress(AddressKind kind);
+
+// A Unix socket path for `name` under $TEST_TMPDIR, or under /tmp where that
+// would not fit a socket address (108 bytes).
+std::string SocketPath(absl::string_view name);
 
 // One message as (sender, n).
 using RecvPair =
