@@ -344,7 +344,7 @@ bool Core::OnFreeList(uint64_t cursor) const {
 void Core::PushFree(const Segment& seg) {
   const int c = CursorClass(seg.cursor);
   std::atomic<uint64_t>* list = &h_->warm[c];
-  if (h_->warm_count[c].load() < kWarmSegments) {
+  if (h_->warm_count[c].load() < kWarmBytesPerClass / seg.size) {
     h_->warm_count[c].fetch_add(1);
   } else {
     arena_->Release(seg.offset + kKeptOnRelease, seg.size - kKeptOnRelease);

@@ -52,10 +52,12 @@ inline constexpr uint64_t kMinSegment = uint64_t{1} << kSegmentShift;
 inline constexpr int kNumClasses = Arena::kMaxShift - kSegmentShift;  // 32
 inline constexpr uint64_t SegmentSize(int c) { return kMinSegment << c; }
 
-// Free segments of each class that keep their memory for reuse; more than
-// that, and reclaimed segments give it back (queues that shrink from a
-// burst return to a small footprint).
-inline constexpr uint32_t kWarmSegments = 4;
+// How much free memory each size class keeps for reuse: reclaimed segments
+// beyond it give theirs back to the system, so a queue that held a burst
+// returns to a small footprint, while the segments a busy queue cycles
+// through stay warm (a segment that must be backed again costs page
+// allocation and faults on every reuse).
+inline constexpr uint64_t kWarmBytesPerClass = uint64_t{16} << 20;
 
 // Cursor words.
 inline constexpr int kClassShift = 56;
@@ -124,8 +126,8 @@ struct alignas(64) Header {
   std::atomic<uint64_t> pending;
   std::atomic<uint64_t> chain_start;  // the oldest segment not reclaimed
   std::atomic<uint64_t> top;          // arena bytes above are unallocated
-  // Free segments, per size class: `warm` ones keep their memory (at most
-  // kWarmSegments of each class), `cold` ones gave it back to the system.
+  // Free segments, per size class: `warm` ones keep their memory (up to
+  // kWarmBytesPerClass of each class), `cold` ones gave it back.
   std::atomic<uint64_t> warm[kNumClasses];
   std::atomic<uint64_t> cold[kNumClasses];
   std::atomic<uint32_t> warm_count[kNumClasses];  // a hint, not exact
