@@ -17,8 +17,10 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "base/deadline.h"
 #include "base/status.h"
 #include "gtest/gtest.h"
+#include "lock/barrier.h"
 #include "lock/lock.h"
 #include "shm_value/value.h"
 
@@ -213,6 +215,25 @@ TEST(LockLinuxTest, ForkedChildSeesTheParentsHoldAndMayReleaseIt) {
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
   EXPECT_FALSE(lock->locked());
+}
+
+// A process that dies inside the barrier's internal lock (here: its action
+// kills it) breaks the barrier, promptly, instead of hanging the others.
+TEST(LockLinuxTest, DeathInsideTheBarrierBreaksIt) {
+  absl::StatusOr<Barrier> barrier = Barrier::Create(1, [] { raise(SIGKILL); });
+  ASSERT_TRUE(barrier.ok());
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    barrier->Wait().IgnoreError();  // the last party: runs the action
+    _exit(0);
+  }
+  int status = Reap(pid);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  int64_t start = Deadline::NowNanos();
+  EXPECT_TRUE(IsBrokenBarrier(barrier->Wait(absl::Seconds(20)).status()));
+  EXPECT_LT(Deadline::NowNanos() - start, int64_t{5} * 1000 * 1000 * 1000);
+  EXPECT_TRUE(barrier->broken());
 }
 
 TEST(LockLinuxTest, HundredForkedProcessesThousandIncrementsEach) {
