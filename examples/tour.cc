@@ -26,5 +26,6 @@ int main(int argc, char** argv) {
   mp::tour::TourBase();
   mp::tour::TourProcess();
   mp::tour::TourPipe();
+  mp::tour::TourLock();
   return 0;
 }

@@ -373,7 +373,9 @@ class SimpleQueue
 
 // Python's multiprocessing.JoinableQueue: a Queue whose consumers call
 // TaskDone() once per item they finished, and whose Join() waits until
-// every item put so far is done.
+// every item put so far is done. An item whose consumer was killed before
+// its TaskDone() is never done, so Join() then waits for good, as in
+// Python: give it a timeout where consumers may die.
 template <typename T>
 class JoinableQueue
     : public queue_internal::BasicQueue<T,
