@@ -11,8 +11,8 @@
 #   MP_FUZZ_JOBS  compile jobs (default 1: the machines are shared)
 #   CXX           clang++ to use (default clang++-14, else clang++)
 #
-# Needs clang and its runtime (Debian: clang-14 libclang-rt-14-dev) and the
-# Abseil sources that tools/setup.sh unpacks into .deps/; the Abseil pieces
+# Runs tools/setup.sh --fuzz first, which installs clang-14 and its runtime
+# and unpacks the Abseil sources into .deps/; the Abseil pieces
 # the codec uses are compiled once into $MP_FUZZ_DIR/absl. Exits non-zero if
 # the fuzzer finds a crash, leak or broken property; the input that did it is
 # left in $MP_FUZZ_DIR as crash-* / leak-*.
@@ -24,6 +24,7 @@ SECS="${1:-60}"
 [ $# -gt 0 ] && shift
 OUT="${MP_FUZZ_DIR:-${TMPDIR:-/tmp}/mp-fuzz-codec}"
 JOBS="${MP_FUZZ_JOBS:-1}"
+bash "$ROOT/tools/setup.sh" --no-windows --fuzz
 if [ -z "${CXX:-}" ]; then
   CXX=clang++
   command -v clang++-14 >/dev/null && CXX=clang++-14

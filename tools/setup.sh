@@ -4,17 +4,20 @@
 # source packages of Abseil and Google Benchmark (unpacked into .deps/).
 # Idempotent: a second run only checks, and takes about a second.
 #
-# Usage: tools/setup.sh [--no-windows]
+# Usage: tools/setup.sh [--no-windows] [--fuzz]
 #   --no-windows  skip the mingw-w64 cross compiler and Wine
+#   --fuzz        also clang and its libFuzzer runtime (tools/fuzz_codec.sh)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEPS="$ROOT/.deps"
 WINDOWS=1
+FUZZ=0
 for a in "$@"; do
   case "$a" in
     --no-windows) WINDOWS=0 ;;
-    -h | --help) sed -n '2,9p' "$0"; exit 0 ;;
+    --fuzz) FUZZ=1 ;;
+    -h | --help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "setup: unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -26,6 +29,7 @@ PKGS=(
   g++ googletest python3 libssl-dev
 )
 [ "$WINDOWS" = 1 ] && PKGS+=(g++-mingw-w64-x86-64-posix wine wine64)
+[ "$FUZZ" = 1 ] && PKGS+=(clang-14 libclang-rt-14-dev)
 
 missing=()
 for p in "${PKGS[@]}"; do
