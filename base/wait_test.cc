@@ -93,7 +93,8 @@ class SharedPage {
     std::string arg = absl::StrCat(
         mode, ":", reinterpret_cast<uintptr_t>(static_cast<void*>(mapping_)));
     cmd += std::wstring(arg.begin(), arg.end());
-    STARTUPINFOW si = {sizeof si};
+    STARTUPINFOW si{};
+    si.cb = sizeof si;
     PROCESS_INFORMATION pi;
     if (!CreateProcessW(nullptr, &cmd[0], nullptr, nullptr,
                         /*bInheritHandles=*/TRUE, 0, nullptr, nullptr, &si,
