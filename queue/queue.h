@@ -120,8 +120,13 @@ uint64_t TypeHash() {
 }
 
 // Counts forks (POSIX), so a queue closed before a fork is open in the
-// child, as in Python.
-uint64_t ForkGeneration();
+// child, as in Python. The counting starts with the first queue made or
+// received in this process (before which none can be closed).
+extern std::atomic<uint64_t> fork_generation;
+inline uint64_t ForkGeneration() {
+  return fork_generation.load(std::memory_order_relaxed);
+}
+void CountForks();
 
 absl::Status NotCreatedError(absl::string_view what);
 
@@ -177,6 +182,7 @@ class BasicQueue {
       : state_(std::move(state)) {}
 
   static absl::StatusOr<std::shared_ptr<State>> NewState(int64_t maxsize) {
+    CountForks();
     absl::StatusOr<std::shared_ptr<Core>> core =
         Core::Create(kKind, maxsize, TypeHash<T>());
     if (!core.ok()) return core.status();
@@ -259,6 +265,7 @@ class BasicQueue {
     e.AddHandle(state_->core->handle()).IgnoreError();  // kept in `e`
   }
   absl::Status Decode(Decoder& d) {
+    CountForks();
     absl::StatusOr<OwnedHandle> handle = d.TakeHandle();
     if (!handle.ok()) return handle.status();
     absl::StatusOr<std::shared_ptr<Core>> core =

@@ -200,6 +200,20 @@ TEST_P(QueueProcessTest, ParentAndChildPutParentGetsInOrder) {
   EXPECT_TRUE(IsEmpty(q.GetNowait().status()));
 }
 
+// Close() is per process: a child started after the parent closed its
+// queue has it open (Python's Queue._after_fork resets _closed).
+TEST_P(QueueProcessTest, ClosedInTheParentOpenInTheChild) {
+  auto q = NewQueue<Queue<int>>();
+  ASSERT_TRUE(q.Close().ok());
+  EXPECT_TRUE(IsClosed(q.Put(1)));
+  Process p = Make(PutRange, q, 0, 3);
+  ASSERT_TRUE(p.Start().ok());
+  ASSERT_TRUE(p.Join(kPatience).ok());
+  EXPECT_EQ(p.exitcode(), 0);
+  EXPECT_EQ(q.Qsize(), 3);
+  EXPECT_TRUE(IsClosed(q.Get().status()));
+}
+
 TEST_P(QueueProcessTest, ChildBlockedInGetIsWokenByParentsPut) {
   auto q = NewQueue<Queue<std::string>>();
   Process p = Make(GetOne, q, "hello");

@@ -206,8 +206,7 @@ absl::Status Core::MapSegment(uint64_t cursor, Segment* seg) {
   return absl::OkStatus();
 }
 
-absl::Status Core::MapPosition(uint64_t cursor, Segment* cache) {
-  if (ABSL_PREDICT_TRUE(cache->Holds(cursor))) return absl::OkStatus();
+absl::Status Core::MapPositionSlow(uint64_t cursor, Segment* cache) {
   if (!ValidClass(CursorClass(cursor))) {
     return CorruptError(absl::StrFormat("bad position %#x", cursor));
   }
@@ -223,6 +222,10 @@ absl::Status Core::MapPosition(uint64_t cursor, Segment* cache) {
 
 absl::Status Core::LockProducer() {
   absl::Status s = h_->producer_lock.Lock(Deadline::Never());
+  if (ABSL_PREDICT_TRUE(s.ok())) {
+    MP_QUEUE_CRASH_POINT(kPutLocked);
+    return s;
+  }
   if (IsOwnerDied(s)) {
     s = RepairProducer();
     // Unrepaired, the next holder is told again.

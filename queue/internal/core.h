@@ -48,6 +48,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "absl/base/optimization.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -166,7 +167,11 @@ class Core {
   absl::Status MapSegment(uint64_t cursor, Segment* seg);
   // Checks that `cursor` is a record position inside a valid segment, maps
   // that segment (reusing *cache), and points *seg at it.
-  absl::Status MapPosition(uint64_t cursor, Segment* cache);
+  absl::Status MapPosition(uint64_t cursor, Segment* cache) {
+    if (ABSL_PREDICT_TRUE(cache->Holds(cursor))) return absl::OkStatus();
+    return MapPositionSlow(cursor, cache);
+  }
+  absl::Status MapPositionSlow(uint64_t cursor, Segment* cache);
 
   // Waits (spin, then sleep) until `word` no longer holds what it held when
   // `ready` was false, or the deadline. OK or TimeoutError.

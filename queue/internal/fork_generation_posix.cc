@@ -1,6 +1,5 @@
-// ForkGeneration on POSIX: a counter that a pthread_atfork child handler
-// bumps, so state stamped with the generation is "from the parent" in a
-// forked child.
+// Fork counting on POSIX: a pthread_atfork child handler bumps the
+// generation, so state stamped with it is "from the parent" in a child.
 #include <pthread.h>
 
 #include <atomic>
@@ -12,18 +11,17 @@ namespace mp {
 namespace queue_internal {
 namespace {
 
-std::atomic<uint64_t> generation{0};
-
-void InChild() { generation.fetch_add(1, std::memory_order_relaxed); }
+void InChild() { fork_generation.fetch_add(1, std::memory_order_relaxed); }
 
 }  // namespace
 
-uint64_t ForkGeneration() {
+std::atomic<uint64_t> fork_generation{0};
+
+void CountForks() {
   static const bool registered = [] {
     return pthread_atfork(nullptr, nullptr, &InChild) == 0;
   }();
-  (void)registered;
-  return generation.load(std::memory_order_relaxed);
+  static_cast<void>(registered);
 }
 
 }  // namespace queue_internal

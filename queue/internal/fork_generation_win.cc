@@ -1,4 +1,5 @@
-// ForkGeneration on Windows: there is no fork, so it never changes.
+// Fork counting on Windows: there is no fork, so the generation stays 0.
+#include <atomic>
 #include <cstdint>
 
 #include "queue/queue.h"
@@ -6,7 +7,9 @@
 namespace mp {
 namespace queue_internal {
 
-uint64_t ForkGeneration() { return 0; }
+std::atomic<uint64_t> fork_generation{0};
+
+void CountForks() {}
 
 }  // namespace queue_internal
 }  // namespace mp
