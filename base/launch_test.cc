@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <future>
 #include <string>
 #include <thread>
 #include <utility>
@@ -16,7 +17,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "base/handle.h"
@@ -76,17 +76,16 @@ std::vector<int> OpenFds(int skip) {
 
 // Whether `h` reaches end of file within `timeout`. The read runs on a
 // thread so that a pipe that never ends cannot hang the test; `unblock`
-// must make it end (kill the last writer) when it did not.
+// must make it end (kill the last writer) when it did not. (std::future,
+// not absl::Notification: see test_util's ReadAllWithin.)
 bool EofWithin(NativeHandle h, absl::Duration timeout,
                const std::function<void()>& unblock) {
-  absl::Notification done;
-  std::thread reader([&] {
-    ReadAll(h);
-    done.Notify();
-  });
-  bool eof = done.WaitForNotificationWithTimeout(timeout);
+  std::future<void> reader =
+      std::async(std::launch::async, [h] { ReadAll(h); });
+  bool eof = reader.wait_for(absl::ToChronoMilliseconds(timeout)) ==
+             std::future_status::ready;
   if (!eof) unblock();
-  reader.join();
+  reader.wait();
   return eof;
 }
 

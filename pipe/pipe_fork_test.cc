@@ -9,7 +9,6 @@
 #include <functional>
 #include <map>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -283,9 +282,10 @@ TEST(PipeForkTest, ReadersTakingTurnsGetWholeMessagesInOrder) {
   const std::string big(100000, 'B');
   ASSERT_TRUE(writer.SendBytes("1").ok());
   ASSERT_TRUE(writer.SendBytes("2").ok());
-  std::thread big_sender([&writer = writer, &big] {
-    EXPECT_TRUE(writer.SendBytes(big).ok());
-    EXPECT_TRUE(writer.SendBytes("4").ok());
+  // A third process sends the rest; the big send blocks until a reader
+  // takes it.
+  pid_t sender = Fork([&writer = writer, &big] {
+    return writer.SendBytes(big).ok() && writer.SendBytes("4").ok() ? 0 : 2;
   });
   // The child takes one message and reports it.
   auto [report_r, report_w] = MakePipe(/*duplex=*/false);
@@ -305,7 +305,7 @@ TEST(PipeForkTest, ReadersTakingTurnsGetWholeMessagesInOrder) {
   ASSERT_TRUE(from_child.ok()) << from_child.status();
   EXPECT_TRUE(*from_child == big);
   EXPECT_EQ(*reader.RecvBytes(), "4");
-  big_sender.join();
+  EXPECT_EQ(Reap(sender), 0);
 }
 
 // Small messages from several processes at once never interleave.

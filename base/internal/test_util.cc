@@ -1,6 +1,7 @@
 #include "base/internal/test_util.h"
 
 #include <cstdlib>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -8,7 +9,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 
@@ -33,21 +33,19 @@ std::string ReadLine(NativeHandle h) {
   }
 }
 
+// std::future rather than absl::Notification: ThreadSanitizer reports a
+// false race in absl::Mutex when a thread's first wait ever is woken by
+// another thread (abseil-cpp issue 1239).
 std::optional<std::string> ReadAllWithin(NativeHandle h,
                                          absl::Duration timeout) {
-  struct Shared {
-    absl::Notification done;
-    std::string data;
-  };
-  auto shared = std::make_shared<Shared>();
-  std::thread([shared, h] {
-    shared->data = ReadAll(h);
-    shared->done.Notify();
-  }).detach();
-  if (!shared->done.WaitForNotificationWithTimeout(timeout)) {
+  auto data = std::make_shared<std::promise<std::string>>();
+  std::future<std::string> got = data->get_future();
+  std::thread([data, h] { data->set_value(ReadAll(h)); }).detach();
+  if (got.wait_for(absl::ToChronoMilliseconds(timeout)) !=
+      std::future_status::ready) {
     return std::nullopt;
   }
-  return shared->data;
+  return got.get();
 }
 
 std::string TempPath(absl::string_view name) {
