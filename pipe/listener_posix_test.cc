@@ -20,7 +20,7 @@ namespace mp {
 namespace {
 
 std::string SocketPath(absl::string_view tag) {
-  return pipe_test::SocketPath(absl::StrCat("mp-", tag, "-", getpid()));
+  return pipe_test::SocketPath(pipe_test::UniqueName(absl::StrCat("mp-", tag)));
 }
 
 bool Exists(const std::string& path) {
@@ -72,7 +72,7 @@ TEST(ListenerPosixTest, DefaultAddressIsASocketFileInTheTempDir) {
 }
 
 TEST(ListenerPosixTest, AbstractListenerLeavesNoFile) {
-  Address a = Address::Abstract(absl::StrCat("mp-abstract-", getpid()));
+  Address a = Address::Abstract(pipe_test::UniqueName("mp-abstract"));
   absl::StatusOr<Listener> l = Listener::Create(a);
   ASSERT_TRUE(l.ok()) << l.status();
   EXPECT_EQ(l->address(), a);
@@ -118,7 +118,7 @@ std::thread RawClient(const Address& a, std::string raw) {
 
 // Garbage that reads as a length prefix: refused unread, whatever it claims.
 TEST(ListenerPosixTest, GarbageAndHugeLengthPrefixesAreRefused) {
-  Address a = Address::Abstract(absl::StrCat("mp-garbage-", getpid()));
+  Address a = Address::Abstract(pipe_test::UniqueName("mp-garbage"));
   absl::StatusOr<Listener> l = Listener::Create(a, 1, "key");
   ASSERT_TRUE(l.ok()) << l.status();
   const std::string attacks[] = {

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <map>
+#include <random>
 #include <set>
 #include <string>
 #include <utility>
@@ -16,14 +17,6 @@
 #include "gtest/gtest.h"
 #include "pipe/listener.h"
 #include "pipe/pipe.h"
-
-#ifdef _WIN32
-#include <process.h>
-#define MP_TEST_GETPID _getpid
-#else
-#include <unistd.h>
-#define MP_TEST_GETPID getpid
-#endif
 
 namespace mp {
 namespace pipe_test {
@@ -48,9 +41,18 @@ std::string KindName(AddressKind kind) {
   return "";
 }
 
-Address FreshAddress(AddressKind kind) {
+std::string UniqueName(absl::string_view prefix) {
+  static const std::string tag = [] {
+    std::random_device random;
+    return absl::StrCat(absl::Hex(random(), absl::kZeroPad8),
+                        absl::Hex(random(), absl::kZeroPad8));
+  }();
   static std::atomic<int> counter{0};
-  std::string name = absl::StrCat("mp-test-", MP_TEST_GETPID(), "-", counter++);
+  return absl::StrCat(prefix, "-", tag, "-", counter++);
+}
+
+Address FreshAddress(AddressKind kind) {
+  std::string name = UniqueName("mp-test");
   switch (kind) {
     case AddressKind::kTcp:
       return Address::Inet("127.0.0.1", 0);

@@ -27,6 +27,12 @@ enum class AddressKind { kTcp, kUnixPath, kAbstract, kNamedPipe };
 // "Tcp", "UnixPath", "Abstract", "NamedPipe": for test names.
 std::string KindName(AddressKind kind);
 
+// `prefix`, a tag random to this process and a counter: a name no other
+// test process uses, even one with the same pid in another sandbox (Bazel's
+// sandboxes number their processes alike, but share /tmp and the abstract
+// socket namespace).
+std::string UniqueName(absl::string_view prefix);
+
 // A fresh address of `kind` that nobody listens on yet (TCP: port 0 on
 // 127.0.0.1).
 Address FreshAddress(AddressKind kind);
