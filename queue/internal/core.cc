@@ -485,8 +485,8 @@ absl::Status Core::Put(absl::Span<const absl::string_view> pieces,
   }
   for (;;) {
     if (maxsize_ > 0 && !RoomAvailable()) {
-      absl::Status s =
-          WaitUntil(h_->get_word, deadline, [this] { return RoomAvailable(); });
+      absl::Status s = WaitUntil(h_->get_word, h_->get_sleepers, deadline,
+                                 [this] { return RoomAvailable(); });
       if (!s.ok()) {
         if (IsTimeout(s)) return FullError("Queue.Put: queue is full");
         return s;
@@ -504,9 +504,7 @@ absl::Status Core::Put(absl::Span<const absl::string_view> pieces,
     absl::Status s = Append(pieces, size, n);
     UnlockProducer();
     if (!s.ok()) return s;
-    // The item is in; a failed wake only delays consumers until their own
-    // deadlines, so it is not this put's error.
-    h_->put_word.Wake(1).IgnoreError();
+    WakeSleepers(h_->put_word, h_->put_sleepers);
     return absl::OkStatus();
   }
 }
@@ -577,7 +575,7 @@ absl::Status Core::Get(
     if (!ItemsAvailable()) {
       release_big_lock();
       if (deadline.Expired()) return EmptyError("Queue.Get: queue is empty");
-      absl::Status s = WaitUntil(h_->put_word, deadline,
+      absl::Status s = WaitUntil(h_->put_word, h_->put_sleepers, deadline,
                                  [this] { return ItemsAvailable(); });
       if (!s.ok()) {
         if (IsTimeout(s)) return EmptyError("Queue.Get: queue is empty");
@@ -624,8 +622,6 @@ absl::Status Core::Get(
       // repair: it took the item or it did not.
       absl::Status s = h_->big_item_lock.Lock(deadline);
       if (IsTimeout(s)) {
-        // Pass on a wake-up this caller may have taken.
-        h_->put_word.Wake(1).IgnoreError();
         return EmptyError("Queue.Get: queue is empty");
       }
       if (!s.ok() && !IsOwnerDied(s)) return s;
@@ -642,7 +638,7 @@ absl::Status Core::Get(
       release_big_lock();
       if (maxsize_ > 0) {
         h_->get_word.value().fetch_add(1);
-        h_->get_word.Wake(1).IgnoreError();
+        WakeSleepers(h_->get_word, h_->get_sleepers);
       }
       return taken;
     }
@@ -650,7 +646,8 @@ absl::Status Core::Get(
   }
 }
 
-absl::Status Core::WaitUntil(WaitWord& word, Deadline deadline,
+absl::Status Core::WaitUntil(WaitWord& word, std::atomic<uint32_t>& sleepers,
+                             Deadline deadline,
                              absl::FunctionRef<bool()> ready) {
   for (int i = 0; i < kSpinPauses; ++i) {
     if (ready()) return absl::OkStatus();
@@ -661,7 +658,11 @@ absl::Status Core::WaitUntil(WaitWord& word, Deadline deadline,
     std::this_thread::yield();
   }
   for (;;) {
+    // Read the word, announce, then look once more: a change after the
+    // read makes Wait return at once, and a waker that changes it after
+    // the announcement sees the flag (both sequentially consistent).
     const uint32_t seen = word.value().load();
+    sleepers.store(1);
     if (ready()) return absl::OkStatus();
     absl::Status s = word.Wait(seen, Slice(deadline));
     if (ready()) return absl::OkStatus();

@@ -173,10 +173,17 @@ class Core {
   }
   absl::Status MapPositionSlow(uint64_t cursor, Segment* cache);
 
-  // Waits (spin, then sleep) until `word` no longer holds what it held when
-  // `ready` was false, or the deadline. OK or TimeoutError.
-  absl::Status WaitUntil(WaitWord& word, Deadline deadline,
-                         absl::FunctionRef<bool()> ready);
+  // Waits until `ready` (spinning, yielding, then sleeping on `word` with
+  // `sleepers` set), or the deadline: OK or TimeoutError.
+  absl::Status WaitUntil(WaitWord& word, std::atomic<uint32_t>& sleepers,
+                         Deadline deadline, absl::FunctionRef<bool()> ready);
+  // After changing `word`: wakes its sleepers if any announced themselves.
+  static void WakeSleepers(WaitWord& word, std::atomic<uint32_t>& sleepers) {
+    if (sleepers.load() != 0 && sleepers.exchange(0) != 0) {
+      // A failed wake only delays sleepers until their next re-check.
+      word.WakeAll().IgnoreError();
+    }
+  }
 
   bool ItemsAvailable() const;
   bool RoomAvailable() const;

@@ -136,6 +136,10 @@ struct alignas(64) Header {
   // 32 bits that consumers sleep on.
   alignas(64) std::atomic<uint64_t> puts;
   WaitWord put_word;
+  // Set by a consumer about to sleep on put_word; the next producer clears
+  // it and wakes every sleeper, so a burst of puts makes one system call,
+  // not one per put while the sleepers wake up.
+  std::atomic<uint32_t> put_sleepers;
 
   // Consumer side, lock-free: the next record to read (a cursor) and the
   // items gotten so far, moved together by one 16-byte compare-and-swap
@@ -143,6 +147,7 @@ struct alignas(64) Header {
   // get_word, which every get increments.
   alignas(64) AtomicPair read;  // first: cpos, second: gets
   WaitWord get_word;
+  std::atomic<uint32_t> get_sleepers;  // as put_sleepers, for producers
   // Held by a consumer while it copies out an item of kLockedItem bytes or
   // more, so that big items are not copied by every waiting consumer at
   // once (small ones are copied speculatively and claimed by the CAS).
