@@ -39,10 +39,13 @@ TEST(DeadlineTest, FiniteDeadlinePassesAfterAtLeastItsTimeout) {
 }
 
 TEST(DeadlineTest, RemainingMillisRoundsUpAndStaysBelowForever) {
-  Deadline d = Deadline::After(absl::Microseconds(1500));
+  // Far enough not to pass during the test (however slow the machine),
+  // with part of a millisecond that rounding down would drop.
+  Deadline d = Deadline::After(absl::Seconds(60) + absl::Microseconds(500));
   uint32_t ms = d.RemainingMillis(0xFFFFFFFFu);
-  EXPECT_GE(ms, 1u);
-  EXPECT_LE(ms, 2u);
+  // Rounded up: never below what is left, which only shrinks meanwhile.
+  EXPECT_GE(absl::Milliseconds(ms), d.Remaining());
+  EXPECT_LE(ms, 60001u);
   // A finite deadline past the 32-bit range is clamped below `forever`.
   Deadline far = Deadline::After(absl::Hours(24 * 365));
   EXPECT_FALSE(far.IsNever());
