@@ -1,4 +1,6 @@
-// The one place where operating-system error codes become absl::Status.
+// The one place where operating-system error codes become absl::Status:
+// mp's counterpart of Python's OSError and its errno subclasses
+// (FileNotFoundError, FileExistsError, PermissionError, ...).
 //
 // errno values map through absl::ErrnoToStatusCode (ENOENT -> kNotFound,
 // EEXIST -> kAlreadyExists, EACCES -> kPermissionDenied, EAGAIN ->

@@ -4,29 +4,34 @@
 // mp never throws. Every call that can fail returns absl::Status or
 // absl::StatusOr<T>. Where Python raises a specific exception, mp returns a
 // status with the code below *and* an error kind attached as a payload, so a
-// caller can tell queue.Empty from an unrelated kUnavailable:
+// caller can tell queue.Empty from an unrelated kUnavailable with the
+// predicate (mp::IsEmpty(status)):
 //
-//   Python                                mp code               predicate
-//   ------------------------------------  --------------------
-//   ------------------- queue.Full kResourceExhausted    IsFull() queue.Empty
-//   kUnavailable          IsEmpty() EOFError (peer closed, drained) kOutOfRange
-//   IsEof() TimeoutError / mp.TimeoutError        kDeadlineExceeded IsTimeout()
-//   threading.BrokenBarrierError          kAborted IsBrokenBarrier()
-//   mp.AuthenticationError                kUnauthenticated
-//   IsAuthenticationError() mp.BufferTooShort kInvalidArgument
-//   IsBufferTooShort() OSError("handle is closed"),
-//     ValueError("Queue is closed")       kFailedPrecondition   IsClosed()
-//   pickle.UnpicklingError (bad bytes)    kDataLoss             IsDecodeError()
-//   (no Python equivalent) owner died     kDataLoss             IsOwnerDied()
-//   (no Python equivalent) worker died    kAborted              IsWorkerDied()
+//   Python                          mp code              predicate
+//   ------------------------------  -------------------  ---------------------
+//   queue.Full                      kResourceExhausted   IsFull
+//   queue.Empty                     kUnavailable         IsEmpty
+//   EOFError (closed and drained)   kOutOfRange          IsEof
+//   TimeoutError /
+//     mp.TimeoutError               kDeadlineExceeded    IsTimeout
+//   threading.BrokenBarrierError    kAborted             IsBrokenBarrier
+//   mp.AuthenticationError          kUnauthenticated     IsAuthenticationError
+//   mp.BufferTooShort               kInvalidArgument     IsBufferTooShort
+//   OSError("handle is closed"),
+//   ValueError("Queue is closed")   kFailedPrecondition  IsClosed
+//   pickle.UnpicklingError
+//     (bad bytes)                   kDataLoss            IsDecodeError
+//   owner died (mp only)            kDataLoss            IsOwnerDied
+//   worker died (mp only)           kAborted             IsWorkerDied
 //   ValueError / TypeError: a bad
-//     argument value                      kInvalidArgument      (code only)
+//     argument value                kInvalidArgument     (code only)
 //   AssertionError / ValueError /
-//     RuntimeError: a call in the wrong
-//     state (start twice, release an
-//     unlocked lock, wait without the
-//     lock, join before start)            kFailedPrecondition   (code only)
-//   OSError from the system               see os_error.h        (code only)
+//     RuntimeError: a call in the
+//     wrong state (start twice,
+//     release an unlocked lock,
+//     wait without the lock, join
+//     before start)                 kFailedPrecondition  (code only)
+//   OSError from the system         see os_error.h       (code only)
 //
 // Messages follow Python's where Python has one ("cannot start a process
 // twice", "semaphore or lock released too many times"), lower case, no

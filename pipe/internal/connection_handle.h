@@ -1,6 +1,9 @@
 // The OS handle a Connection owns: an OwnedHandle that also knows whether it
 // is a socket, since Windows closes sockets with closesocket(), not
-// CloseHandle(), and POSIX sends on them with MSG_NOSIGNAL.
+// CloseHandle(), and POSIX sends on them with MSG_NOSIGNAL. (Python keeps
+// the same in Connection._handle and the class: Connection for a descriptor
+// or socket, PipeConnection for a Windows pipe.) Included by pipe/pipe.h for
+// a member's type; not for direct use.
 
 #ifndef MP_PIPE_INTERNAL_CONNECTION_HANDLE_H_
 #define MP_PIPE_INTERNAL_CONNECTION_HANDLE_H_
