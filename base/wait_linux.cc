@@ -13,16 +13,36 @@
 #include "base/wait.h"
 
 namespace mp {
-namespace {
+namespace wait_internal {
 
-long Futex(std::atomic<uint32_t>* word, int op, uint32_t val,
-           const struct timespec* timeout, uint32_t val3) {
-  return syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), op, val, timeout,
-                 nullptr, val3);
+long FutexWait(std::atomic<uint32_t>* word, uint32_t expected,
+               Deadline deadline) {
+  struct timespec abs_time;
+  const struct timespec* timeout = nullptr;
+  if (!deadline.IsNever()) {
+    int64_t ns = deadline.MonotonicNanos();
+    abs_time.tv_sec = static_cast<time_t>(ns / 1000000000);
+    abs_time.tv_nsec = static_cast<long>(ns % 1000000000);
+    timeout = &abs_time;
+  }
+  // FUTEX_WAIT_BITSET takes an absolute time on CLOCK_MONOTONIC (unless
+  // FUTEX_CLOCK_REALTIME is given).
+  return syscall(SYS_futex, reinterpret_cast<uint32_t*>(word),
+                 FUTEX_WAIT_BITSET, expected, timeout, nullptr,
+                 FUTEX_BITSET_MATCH_ANY);
 }
 
+long FutexWake(std::atomic<uint32_t>* word, int count) {
+  return syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE,
+                 count, nullptr, nullptr, 0);
+}
+
+}  // namespace wait_internal
+
+namespace {
+
 absl::Status WakeUpTo(std::atomic<uint32_t>* word, int count) {
-  if (Futex(word, FUTEX_WAKE, static_cast<uint32_t>(count), nullptr, 0) < 0) {
+  if (wait_internal::FutexWake(word, count) < 0) {
     return LastOsError("futex(FUTEX_WAKE)");
   }
   return absl::OkStatus();
@@ -33,22 +53,11 @@ absl::Status WakeUpTo(std::atomic<uint32_t>* word, int count) {
 absl::Status WaitWord::Wait(uint32_t expected, Deadline deadline) {
   if (value_.load() != expected) return absl::OkStatus();
   if (deadline.Expired()) return TimeoutError();
-  struct timespec abs_time;
-  const struct timespec* timeout = nullptr;
-  if (!deadline.IsNever()) {
-    int64_t ns = deadline.MonotonicNanos();
-    abs_time.tv_sec = static_cast<time_t>(ns / 1000000000);
-    abs_time.tv_nsec = static_cast<long>(ns % 1000000000);
-    timeout = &abs_time;
-  }
   // Announce the sleeper before the kernel compares the word: a waker that
   // changes the word and then sees no waiter cannot have been missed, since
   // both sides use sequentially consistent operations.
   waiters_.fetch_add(1);
-  // FUTEX_WAIT_BITSET takes an absolute time on CLOCK_MONOTONIC (unless
-  // FUTEX_CLOCK_REALTIME is given), the clock of mp::Deadline.
-  long rc = Futex(&value_, FUTEX_WAIT_BITSET, expected, timeout,
-                  FUTEX_BITSET_MATCH_ANY);
+  long rc = wait_internal::FutexWait(&value_, expected, deadline);
   int err = errno;
   waiters_.fetch_sub(1);
   if (rc == 0) return absl::OkStatus();

@@ -58,8 +58,6 @@ SemaphoreCache& Cache() {
   return *cache;
 }
 
-// Two words sharing an id would share a semaphore and could steal each
-// other's posts, so ids come from the system's CSPRNG.
 uint64_t NewId() {
   uint64_t id = 0;
   while (id == 0) {
@@ -84,17 +82,24 @@ uint64_t NewId() {
 
 }  // namespace
 
+namespace wait_internal {
+
+uint64_t SharedObjectId(std::atomic<uint64_t>& id) {
+  uint64_t current = id.load();
+  if (current != 0) return current;
+  uint64_t fresh = NewId();
+  // Whoever wins names the word for every process; a loser gets the
+  // winner's id in `current`.
+  return id.compare_exchange_strong(current, fresh) ? fresh : current;
+}
+
+}  // namespace wait_internal
+
 absl::Status WaitWord::Wait(uint32_t expected, Deadline deadline) {
   if (value_.load() != expected) return absl::OkStatus();
   if (deadline.Expired()) return TimeoutError();
-  uint64_t id = id_.load();
-  if (id == 0) {
-    uint64_t fresh = NewId();
-    // Whoever wins names the word for every process; a loser gets the
-    // winner's id in `id`.
-    id = id_.compare_exchange_strong(id, fresh) ? fresh : id;
-  }
-  absl::StatusOr<HANDLE> semaphore = Cache().Get(id);
+  absl::StatusOr<HANDLE> semaphore =
+      Cache().Get(wait_internal::SharedObjectId(id_));
   if (!semaphore.ok()) return semaphore.status();
   waiters_.fetch_add(1);
   if (value_.load() != expected) {

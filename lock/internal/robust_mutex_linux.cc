@@ -19,6 +19,7 @@
 #include "absl/base/optimization.h"
 #include "base/os_error.h"
 #include "base/status.h"
+#include "base/wait.h"
 #include "lock/internal/robust_mutex.h"
 
 namespace mp {
@@ -66,27 +67,11 @@ uint32_t TokenTid(uint64_t token) { return static_cast<uint32_t>(token >> 32); }
 
 void ForgetThreadStateAfterFork() { tls_state.tid = 0; }
 
-long FutexWait(std::atomic<uint32_t>* word, uint32_t expected,
-               Deadline deadline) {
-  struct timespec abs_time;
-  const struct timespec* timeout = nullptr;
-  if (!deadline.IsNever()) {
-    int64_t ns = deadline.MonotonicNanos();
-    abs_time.tv_sec = static_cast<time_t>(ns / 1000000000);
-    abs_time.tv_nsec = static_cast<long>(ns % 1000000000);
-    timeout = &abs_time;
-  }
-  // Shared (no FUTEX_PRIVATE_FLAG): the word is in MAP_SHARED memory, and
-  // the kernel's owner-death wake-up is a shared wake.
-  return syscall(SYS_futex, reinterpret_cast<uint32_t*>(word),
-                 FUTEX_WAIT_BITSET, expected, timeout, nullptr,
-                 FUTEX_BITSET_MATCH_ANY);
-}
-
+// wait_internal's futex calls are shared ones: the word is in MAP_SHARED
+// memory, and the kernel's owner-death wake-up is a shared wake.
 void FutexWakeOne(std::atomic<uint32_t>* word) {
   // Can only fail for a bad address, which the word is not.
-  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE, 1, nullptr,
-          nullptr, 0);
+  wait_internal::FutexWake(word, 1);
 }
 
 void ClearPending() {
@@ -184,7 +169,7 @@ absl::Status RobustMutex::LockSlow(uint32_t seen, Deadline deadline) {
       }
       w |= kWaiters;
     }
-    if (FutexWait(&word_, w, deadline) != 0) {
+    if (wait_internal::FutexWait(&word_, w, deadline) != 0) {
       int err = errno;
       if (err != EAGAIN && err != EINTR && err != ETIMEDOUT) {
         status = ErrnoError(err, "futex(FUTEX_WAIT_BITSET)");

@@ -3,8 +3,6 @@
 // it holds the RobustMutex, turns the holder's death into WAIT_ABANDONED for
 // a sleeper. See robust_mutex.h.
 #include <windows.h>
-// windows.h first: bcrypt.h needs its types.
-#include <bcrypt.h>
 
 #include <climits>
 #include <cstdint>
@@ -16,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "base/os_error.h"
 #include "base/status.h"
+#include "base/wait.h"
 #include "lock/internal/robust_mutex.h"
 
 namespace mp {
@@ -71,32 +70,8 @@ ObjectCache& Cache() {
   return *cache;
 }
 
-uint64_t NewId() {
-  uint64_t id = 0;
-  while (id == 0) {
-    if (!BCRYPT_SUCCESS(BCryptGenRandom(nullptr, reinterpret_cast<PUCHAR>(&id),
-                                        sizeof id,
-                                        BCRYPT_USE_SYSTEM_PREFERRED_RNG))) {
-      LARGE_INTEGER now;
-      QueryPerformanceCounter(&now);
-      uint64_t z = (static_cast<uint64_t>(GetCurrentProcessId()) << 32) ^
-                   static_cast<uint64_t>(now.QuadPart) ^
-                   (uint64_t{GetCurrentThreadId()} << 16);
-      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-      z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-      id = z ^ (z >> 31);
-    }
-  }
-  return id;
-}
-
-absl::StatusOr<KernelObjects> ObjectsFor(std::atomic<uint64_t>& id_word) {
-  uint64_t id = id_word.load();
-  if (id == 0) {
-    uint64_t fresh = NewId();
-    id = id_word.compare_exchange_strong(id, fresh) ? fresh : id;
-  }
-  return Cache().Get(id);
+absl::StatusOr<KernelObjects> ObjectsFor(std::atomic<uint64_t>& id) {
+  return Cache().Get(wait_internal::SharedObjectId(id));
 }
 
 absl::Status ReleasedTooManyTimes() {
