@@ -2,20 +2,18 @@
 
 #include <atomic>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <new>
-#include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "base/deadline.h"
+#include "base/launch.h"
 #include "base/status.h"
 #include "gtest/gtest.h"
 
@@ -23,7 +21,6 @@
 #include <windows.h>
 #else
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #endif
 
@@ -65,15 +62,14 @@ int RunChild(absl::string_view mode, Shared* shared) {
 }
 
 // A page of shared memory and the child processes that map it: fork on
-// POSIX, the test binary started again on Windows.
+// POSIX, the test binary launched again (base/launch.h) on Windows.
 #ifdef _WIN32
 
 class SharedPage {
  public:
   SharedPage() {
-    SECURITY_ATTRIBUTES sa = {sizeof sa, nullptr, TRUE};
-    mapping_ = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa, PAGE_READWRITE, 0,
-                                  4096, nullptr);
+    mapping_ = CreateFileMappingW(INVALID_HANDLE_VALUE, nullptr, PAGE_READWRITE,
+                                  0, 4096, nullptr);
     addr_ = MapViewOfFile(mapping_, FILE_MAP_ALL_ACCESS, 0, 0, 4096);
     shared_ = new (addr_) Shared;
   }
@@ -85,31 +81,12 @@ class SharedPage {
   }
   Shared* get() { return shared_; }
 
-  // Starts a child running `mode`; returns its process handle.
-  HANDLE StartChild(const char* mode) {
-    wchar_t path[MAX_PATH];
-    GetModuleFileNameW(nullptr, path, MAX_PATH);
-    std::wstring cmd = L"\"" + std::wstring(path) + L"\" --wait_test_child=";
-    std::string arg = absl::StrCat(
-        mode, ":", reinterpret_cast<uintptr_t>(static_cast<void*>(mapping_)));
-    cmd += std::wstring(arg.begin(), arg.end());
-    STARTUPINFOW si{};
-    si.cb = sizeof si;
-    PROCESS_INFORMATION pi;
-    if (!CreateProcessW(nullptr, &cmd[0], nullptr, nullptr,
-                        /*bInheritHandles=*/TRUE, 0, nullptr, nullptr, &si,
-                        &pi)) {
-      return nullptr;
-    }
-    CloseHandle(pi.hThread);
-    return pi.hProcess;
-  }
-  static int Reap(HANDLE child) {
-    WaitForSingleObject(child, INFINITE);
-    DWORD code = 1;
-    GetExitCodeProcess(child, &code);
-    CloseHandle(child);
-    return static_cast<int>(code);
+  // Starts a child running `mode` on the page.
+  absl::StatusOr<ChildProcess> StartChild(const char* mode) {
+    LaunchOptions options;
+    options.args = {mode};
+    options.handles = {mapping_};
+    return LaunchSelf(options);
   }
 
  private:
@@ -117,35 +94,26 @@ class SharedPage {
   void* addr_;
   Shared* shared_;
 };
-using Child = HANDLE;
 
-// In a child: maps the parent's page and runs the mode named in argv.
+// In a launched child: maps the parent's page and runs the mode it names.
 bool MaybeRunChild(int argc, char** argv, int* exit_code) {
-  constexpr absl::string_view kFlag = "--wait_test_child=";
-  for (int i = 1; i < argc; ++i) {
-    absl::string_view arg = argv[i];
-    if (arg.substr(0, kFlag.size()) != kFlag) continue;
-    arg.remove_prefix(kFlag.size());
-    size_t colon = arg.find(':');
-    uint64_t handle = 0;
-    if (colon == arg.npos ||
-        !absl::SimpleAtoi(arg.substr(colon + 1), &handle)) {
-      *exit_code = 101;
-      return true;
-    }
-    void* addr = MapViewOfFile(reinterpret_cast<HANDLE>(handle),
-                               FILE_MAP_ALL_ACCESS, 0, 0, 4096);
-    if (addr == nullptr) {
-      *exit_code = 102;
-      return true;
-    }
-    Shared* shared = static_cast<Shared*>(addr);
-    *exit_code = RunChild(arg.substr(0, colon), shared);
-    shared->word.ForgetInThisProcess();
-    shared->second.ForgetInThisProcess();
+  if (!IsLaunchedChild(argc, argv)) return false;
+  absl::StatusOr<LaunchInfo> info = TakeLaunchInfo(argc, argv);
+  if (!info.ok() || info->args.size() != 1 || info->handles.size() != 1) {
+    *exit_code = 101;
     return true;
   }
-  return false;
+  void* addr =
+      MapViewOfFile(info->handles[0].get(), FILE_MAP_ALL_ACCESS, 0, 0, 4096);
+  if (addr == nullptr) {
+    *exit_code = 102;
+    return true;
+  }
+  Shared* shared = static_cast<Shared*>(addr);
+  *exit_code = RunChild(info->args[0], shared);
+  shared->word.ForgetInThisProcess();
+  shared->second.ForgetInThisProcess();
+  return true;
 }
 
 #else  // POSIX
@@ -160,26 +128,36 @@ class SharedPage {
   ~SharedPage() { munmap(addr_, 4096); }
   Shared* get() { return shared_; }
 
-  pid_t StartChild(const char* mode) {
+  absl::StatusOr<ChildProcess> StartChild(const char* mode) {
     pid_t pid = fork();
     if (pid == 0) _exit(RunChild(mode, shared_));
-    return pid;
-  }
-  static int Reap(pid_t child) {
-    int status = 0;
-    if (waitpid(child, &status, 0) != child) return -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (pid < 0) return absl::InternalError("fork failed");
+    return ChildProcess::Adopt(pid);
   }
 
  private:
   void* addr_;
   Shared* shared_;
 };
-using Child = pid_t;
 
 bool MaybeRunChild(int, char**, int*) { return false; }
 
 #endif
+
+// The child's exit code; a child that did not start or could not be waited
+// for is a failure.
+int Reap(absl::StatusOr<ChildProcess> child) {
+  if (!child.ok()) {
+    ADD_FAILURE() << child.status();
+    return -1000;
+  }
+  absl::StatusOr<int> code = child->Wait();
+  if (!code.ok()) {
+    ADD_FAILURE() << code.status();
+    return -1001;
+  }
+  return *code;
+}
 
 // Spins (yielding) until `n` threads are inside Wait() on `word`.
 void AwaitWaiters(const WaitWord& word, uint32_t n) {
@@ -281,23 +259,28 @@ TEST(WaitWordTest, WakeCountWakesAtLeastThatMany) {
 
 TEST(WaitWordTest, WokenAcrossProcesses) {
   SharedPage page;
-  Child child = page.StartChild("wait");
+  absl::StatusOr<ChildProcess> child = page.StartChild("wait");
+  ASSERT_TRUE(child.ok()) << child.status();
   // The child is inside Wait() (asleep, or about to compare and sleep).
   AwaitWaiters(page.get()->word, 1);
   page.get()->word.value().store(1);
   ASSERT_TRUE(page.get()->word.Wake(1).ok());
-  EXPECT_EQ(SharedPage::Reap(child), 0);
+  EXPECT_EQ(Reap(std::move(child)), 0);
   EXPECT_EQ(page.get()->word.num_waiters(), 0u);
 }
 
 TEST(WaitWordTest, WakeAllWakesEveryProcess) {
   SharedPage page;
-  std::vector<Child> children;
-  for (int i = 0; i < 3; ++i) children.push_back(page.StartChild("wait"));
-  AwaitWaiters(page.get()->word, 3);
+  std::vector<absl::StatusOr<ChildProcess>> children;
+  uint32_t started = 0;
+  for (int i = 0; i < 3; ++i) {
+    children.push_back(page.StartChild("wait"));
+    if (children.back().ok()) ++started;  // Reap() reports the others
+  }
+  AwaitWaiters(page.get()->word, started);
   page.get()->word.value().store(1);
   ASSERT_TRUE(page.get()->word.WakeAll().ok());
-  for (Child c : children) EXPECT_EQ(SharedPage::Reap(c), 0);
+  for (auto& c : children) EXPECT_EQ(Reap(std::move(c)), 0);
 }
 
 TEST(WaitWordTest, ChangeBeforeTheChildSleepsIsNotMissed) {
@@ -305,12 +288,12 @@ TEST(WaitWordTest, ChangeBeforeTheChildSleepsIsNotMissed) {
   page.get()->word.value().store(1);
   ASSERT_TRUE(page.get()->word.WakeAll().ok());
   // The child finds the word already changed and must not sleep.
-  EXPECT_EQ(SharedPage::Reap(page.StartChild("wait")), 0);
+  EXPECT_EQ(Reap(page.StartChild("wait")), 0);
 }
 
 TEST(WaitWordTest, TimesOutInAnotherProcess) {
   SharedPage page;
-  EXPECT_EQ(SharedPage::Reap(page.StartChild("timeout")), 0);
+  EXPECT_EQ(Reap(page.StartChild("timeout")), 0);
 }
 
 }  // namespace

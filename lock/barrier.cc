@@ -27,6 +27,44 @@ void Break(BarrierState* s) {
   Bump(s);
 }
 
+// Takes the internal lock; a dead previous holder breaks the barrier (its
+// state may be half-updated), and the caller goes on holding the lock.
+absl::Status TakeLock(BarrierState* s) {
+  absl::Status st = s->mutex.Lock(Deadline::Never());
+  if (IsOwnerDied(st)) {
+    Break(s);
+    return absl::OkStatus();
+  }
+  return st;
+}
+
+// With the lock held: lets it go until the state changes (or `deadline`),
+// then takes it back. OK, mp::TimeoutError(), or an OS error (lock not
+// held).
+absl::Status AwaitChange(BarrierState* s, Deadline deadline) {
+  uint32_t seen = s->changed.value().load();
+  absl::Status st = s->mutex.Unlock();
+  if (!st.ok()) return st;
+  absl::Status w = s->changed.Wait(seen, deadline);
+  st = TakeLock(s);
+  if (!st.ok()) return st;
+  return w;
+}
+
+// Runs `f` holding the lock: taken here, unless the calling thread holds it
+// already (the action runs under it, and may reset or abort its barrier).
+template <typename F>
+absl::Status WithLock(BarrierState* s, F f) {
+  const bool held = s->mutex.HeldByMe();
+  if (!held) {
+    absl::Status st = TakeLock(s);
+    if (!st.ok()) return st;
+  }
+  f();
+  if (!held) s->mutex.Unlock().IgnoreError();
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<Barrier> Barrier::Create(int parties,
@@ -45,30 +83,6 @@ absl::StatusOr<Barrier> Barrier::Create(int parties,
           ? -1
           : absl::ToInt64Nanoseconds(std::max(timeout, absl::ZeroDuration()));
   return Barrier(*std::move(s), std::move(action));
-}
-
-// Takes the internal lock; a dead previous holder breaks the barrier (its
-// state may be half-updated), and the caller goes on holding the lock.
-absl::Status Barrier::Lock(State* s) {
-  absl::Status st = s->mutex.Lock(Deadline::Never());
-  if (IsOwnerDied(st)) {
-    Break(s);
-    return absl::OkStatus();
-  }
-  return st;
-}
-
-// With the lock held: lets it go until the state changes (or `deadline`),
-// then takes it back. OK, mp::TimeoutError(), or an OS error (lock not
-// held).
-absl::Status Barrier::AwaitChange(State* s, Deadline deadline) {
-  uint32_t seen = s->changed.value().load();
-  absl::Status st = s->mutex.Unlock();
-  if (!st.ok()) return st;
-  absl::Status w = s->changed.Wait(seen, deadline);
-  st = Lock(s);
-  if (!st.ok()) return st;
-  return w;
 }
 
 absl::StatusOr<int> Barrier::Wait() {
@@ -91,7 +105,7 @@ absl::StatusOr<int> Barrier::WaitUntil(Deadline deadline) {
     return absl::FailedPreconditionError(
         "Barrier.Wait: called from the barrier's own action");
   }
-  absl::Status st = Lock(s);
+  absl::Status st = TakeLock(s);
   if (!st.ok()) return st;
   // Wait while the barrier drains or resets (threading.Barrier._enter).
   while (s->state.load() == BarrierState::kDraining ||
@@ -140,36 +154,23 @@ absl::StatusOr<int> Barrier::WaitUntil(Deadline deadline) {
 absl::Status Barrier::Reset() {
   State* s = state_.get();
   if (s == nullptr) return NotInitialized("Barrier");
-  // The action may reset its own barrier: it runs under the lock already.
-  bool held = s->mutex.HeldByMe();
-  if (!held) {
-    absl::Status st = Lock(s);
-    if (!st.ok()) return st;
-  }
-  if (s->count.load() > 0) {
-    int32_t state = s->state.load();
-    if (state == BarrierState::kFilling || state == BarrierState::kBroken) {
-      s->state.store(BarrierState::kResetting);
+  return WithLock(s, [s] {
+    if (s->count.load() > 0) {
+      int32_t state = s->state.load();
+      if (state == BarrierState::kFilling || state == BarrierState::kBroken) {
+        s->state.store(BarrierState::kResetting);
+      }
+    } else {
+      s->state.store(BarrierState::kFilling);
     }
-  } else {
-    s->state.store(BarrierState::kFilling);
-  }
-  Bump(s);
-  if (!held) s->mutex.Unlock().IgnoreError();
-  return absl::OkStatus();
+    Bump(s);
+  });
 }
 
 absl::Status Barrier::Abort() {
   State* s = state_.get();
   if (s == nullptr) return NotInitialized("Barrier");
-  bool held = s->mutex.HeldByMe();
-  if (!held) {
-    absl::Status st = Lock(s);
-    if (!st.ok()) return st;
-  }
-  Break(s);
-  if (!held) s->mutex.Unlock().IgnoreError();
-  return absl::OkStatus();
+  return WithLock(s, [s] { Break(s); });
 }
 
 int Barrier::parties() const {

@@ -110,8 +110,6 @@ class Barrier {
   Barrier(lock_internal::SharedState<State> state, std::function<void()> action)
       : state_(std::move(state)), action_(std::move(action)) {}
   absl::StatusOr<int> WaitUntil(Deadline deadline);
-  absl::Status Lock(State* s);
-  absl::Status AwaitChange(State* s, Deadline deadline);
 
   lock_internal::SharedState<State> state_;
   std::function<void()> action_;

@@ -21,16 +21,8 @@ namespace mp {
 namespace {
 
 using lock_testing::ChildRegistrar;
+using lock_testing::ExitCode;
 using lock_testing::SpawnChild;
-
-int ExitCode(absl::StatusOr<ChildProcess>& child) {
-  if (!child.ok()) {
-    ADD_FAILURE() << child.status();
-    return -1000;
-  }
-  absl::StatusOr<int> code = child->Wait();
-  return code.ok() ? *code : -1001;
-}
 
 // Per pass, how many parties got index 0, and the sum of all indices.
 struct Tally {
@@ -67,6 +59,15 @@ const ChildRegistrar kBroken("broken", &BrokenChild);
 
 void AwaitWaiting(const Barrier& b, int n) {
   while (b.n_waiting() < n) std::this_thread::yield();
+}
+
+// `parties` threads pass `barrier` together, once.
+void ExpectThreadsPass(Barrier& barrier, int parties) {
+  std::vector<std::thread> threads;
+  for (int i = 0; i < parties; ++i) {
+    threads.emplace_back([&] { EXPECT_TRUE(barrier.Wait().ok()); });
+  }
+  for (std::thread& t : threads) t.join();
 }
 
 TEST(BarrierTest, FiveProcessesAThousandPasses) {
@@ -124,11 +125,7 @@ TEST(BarrierTest, AbortBreaksItForWaitersAndLaterCallers) {
   // Reset mends it.
   ASSERT_TRUE(barrier->Reset().ok());
   EXPECT_FALSE(barrier->broken());
-  std::vector<std::thread> threads;
-  for (int i = 0; i < 3; ++i) {
-    threads.emplace_back([&] { EXPECT_TRUE(barrier->Wait().ok()); });
-  }
-  for (std::thread& t : threads) t.join();
+  ExpectThreadsPass(*barrier, 3);
 }
 
 TEST(BarrierTest, ResetBreaksItForThoseWaitingAndThenWorks) {
@@ -144,13 +141,9 @@ TEST(BarrierTest, ResetBreaksItForThoseWaitingAndThenWorks) {
   AwaitWaiting(*barrier, 2);
   ASSERT_TRUE(barrier->Reset().ok());
   for (std::thread& t : threads) t.join();
-  threads.clear();
   EXPECT_EQ(broken.load(), 2);
   EXPECT_FALSE(barrier->broken());
-  for (int i = 0; i < 3; ++i) {
-    threads.emplace_back([&] { EXPECT_TRUE(barrier->Wait().ok()); });
-  }
-  for (std::thread& t : threads) t.join();
+  ExpectThreadsPass(*barrier, 3);
 }
 
 TEST(BarrierTest, TimeoutBreaksItForEveryParty) {

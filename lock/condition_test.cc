@@ -12,28 +12,20 @@
 #include "absl/time/time.h"
 #include "base/codec.h"
 #include "base/deadline.h"
+#include "base/internal/test_util.h"
 #include "base/status.h"
 #include "gtest/gtest.h"
 #include "lock/event.h"
 #include "lock/internal/test_child.h"
 #include "lock/lock.h"
 #include "lock/semaphore.h"
-#include "shm_value/shared_memory.h"
 
 namespace mp {
 namespace {
 
 using lock_testing::ChildRegistrar;
+using lock_testing::ExitCode;
 using lock_testing::SpawnChild;
-
-int ExitCode(absl::StatusOr<ChildProcess>& child) {
-  if (!child.ok()) {
-    ADD_FAILURE() << child.status();
-    return -1000;
-  }
-  absl::StatusOr<int> code = child->Wait();
-  return code.ok() ? *code : -1001;
-}
 
 // CPython's _TestCondition.f: take the lock, say "sleeping", wait (up to
 // `timeout_ms`, < 0: forever), say "woken" (or "timed out"), let go.
@@ -292,9 +284,8 @@ int HoldChild(Decoder& args) {
   Condition cond;
   Event held;
   if (!args.Read(cond, held).ok()) return 90;
-  absl::StatusOr<Event> never = Event::Create();
-  if (!never.ok() || !cond.Acquire().ok() || !held.Set().ok()) return 91;
-  for (;;) never->Wait().IgnoreError();
+  if (!cond.Acquire().ok() || !held.Set().ok()) return 91;
+  test_util::SleepForever();
 }
 const ChildRegistrar kHold("hold", &HoldChild);
 

@@ -2,12 +2,10 @@
 // with glibc's own robust pthread mutexes (interleaved, in one thread and
 // across a SIGKILL), nested holds released out of order, entries left on a
 // list by a release from another thread, and plain fork() children.
-#include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,23 +13,27 @@
 #include <thread>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "base/deadline.h"
+#include "base/launch.h"
 #include "base/status.h"
 #include "gtest/gtest.h"
 #include "lock/barrier.h"
+#include "lock/internal/robust_mutex.h"
+#include "lock/internal/test_child.h"
 #include "lock/lock.h"
 #include "shm_value/value.h"
 
 namespace mp {
 namespace {
 
-struct RobustHead {
-  void* list;
-  long futex_offset;
-  void* list_op_pending;
-};
+using lock_internal::RobustHead;
+using lock_testing::ExitCode;
+using lock_testing::ForkAndHold;
+using lock_testing::ForkChild;
 
 RobustHead* MyRobustHead() {
   RobustHead* head = nullptr;
@@ -59,34 +61,13 @@ GlibcMutexes* NewGlibcMutexes() {
   return g;
 }
 
-int Reap(pid_t pid) {
-  int status = 0;
-  EXPECT_EQ(waitpid(pid, &status, 0), pid);
-  return status;
-}
-
-// A child that runs `hold` (taking locks), reports on a pipe, and waits to be
-// SIGKILLed; returns once it is dead.
-template <typename F>
-void KillWhileHolding(F hold) {
-  int ready[2];
-  ASSERT_EQ(pipe(ready), 0);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    close(ready[0]);
-    char ok = hold() ? 'y' : 'n';
-    if (write(ready[1], &ok, 1) != 1) _exit(1);
-    for (;;) pause();
-  }
-  close(ready[1]);
-  char ok = 0;
-  ASSERT_EQ(read(ready[0], &ok, 1), 1);
-  close(ready[0]);
-  EXPECT_EQ(ok, 'y');
-  ASSERT_EQ(kill(pid, SIGKILL), 0);
-  int status = Reap(pid);
-  EXPECT_TRUE(WIFSIGNALED(status));
+// A forked child runs `hold` (taking locks) and is SIGKILLed holding them;
+// returns once it is dead.
+void KillWhileHolding(absl::FunctionRef<bool()> hold) {
+  absl::StatusOr<ChildProcess> child = ForkAndHold(hold);
+  ASSERT_TRUE(child.ok()) << child.status();
+  ASSERT_TRUE(child->Kill().ok());
+  EXPECT_EQ(ExitCode(child), -SIGKILL);
 }
 
 TEST(LockLinuxTest, InterleavesWithGlibcRobustMutexesInOneThread) {
@@ -203,17 +184,13 @@ TEST(LockLinuxTest, ForkedChildSeesTheParentsHoldAndMayReleaseIt) {
   absl::StatusOr<Lock> lock = Lock::Create();
   ASSERT_TRUE(lock.ok());
   ASSERT_TRUE(lock->Acquire().ok());
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
+  absl::StatusOr<ChildProcess> child = ForkChild([&] {
     // The copy is the same lock, held by the parent's thread.
-    if (!IsTimeout(lock->Acquire(absl::ZeroDuration()))) _exit(1);
-    if (lock->held_by_me()) _exit(2);
-    _exit(lock->Release().ok() ? 0 : 3);
-  }
-  int status = Reap(pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+    if (!IsTimeout(lock->Acquire(absl::ZeroDuration()))) return 1;
+    if (lock->held_by_me()) return 2;
+    return lock->Release().ok() ? 0 : 3;
+  });
+  EXPECT_EQ(ExitCode(child), 0);
   EXPECT_FALSE(lock->locked());
 }
 
@@ -222,14 +199,11 @@ TEST(LockLinuxTest, ForkedChildSeesTheParentsHoldAndMayReleaseIt) {
 TEST(LockLinuxTest, DeathInsideTheBarrierBreaksIt) {
   absl::StatusOr<Barrier> barrier = Barrier::Create(1, [] { raise(SIGKILL); });
   ASSERT_TRUE(barrier.ok());
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
+  absl::StatusOr<ChildProcess> child = ForkChild([&] {
     barrier->Wait().IgnoreError();  // the last party: runs the action
-    _exit(0);
-  }
-  int status = Reap(pid);
-  ASSERT_TRUE(WIFSIGNALED(status));
+    return 0;
+  });
+  ASSERT_EQ(ExitCode(child), -SIGKILL);
   int64_t start = Deadline::NowNanos();
   EXPECT_TRUE(IsBrokenBarrier(barrier->Wait(absl::Seconds(20)).status()));
   EXPECT_LT(Deadline::NowNanos() - start, int64_t{5} * 1000 * 1000 * 1000);
@@ -239,22 +213,16 @@ TEST(LockLinuxTest, DeathInsideTheBarrierBreaksIt) {
 TEST(LockLinuxTest, HundredForkedProcessesThousandIncrementsEach) {
   auto v = Value<int>::Create(0);
   ASSERT_TRUE(v.ok());
-  std::vector<pid_t> pids;
+  std::vector<absl::StatusOr<ChildProcess>> children;
   for (int i = 0; i < 100; ++i) {
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
+    children.push_back(ForkChild([&] {
       for (int j = 0; j < 1000; ++j) {
-        if (!v->Update([](int& x) { ++x; }).ok()) _exit(1);
+        if (!v->Update([](int& x) { ++x; }).ok()) return 1;
       }
-      _exit(0);
-    }
-    pids.push_back(pid);
+      return 0;
+    }));
   }
-  for (pid_t pid : pids) {
-    int status = Reap(pid);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  }
+  for (auto& c : children) EXPECT_EQ(ExitCode(c), 0);
   EXPECT_EQ(*v->Get(), 100000);
 }
 

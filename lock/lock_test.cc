@@ -1,11 +1,10 @@
 // Lock and RLock: CPython's test_lock / test_rlock behaviours, across
 // threads and across spawned processes (the codec carries the locks), and
-// owner death. Linux-only fork cases are in lock_fork_test.cc.
+// owner death. Linux-only fork cases are in lock_linux_test.cc.
 #include "lock/lock.h"
 
 #include <atomic>
 #include <cstdint>
-#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -14,6 +13,7 @@
 #include "absl/time/time.h"
 #include "base/codec.h"
 #include "base/deadline.h"
+#include "base/internal/test_util.h"
 #include "base/status.h"
 #include "base/wait.h"
 #include "gtest/gtest.h"
@@ -24,6 +24,8 @@ namespace mp {
 namespace {
 
 using lock_testing::ChildRegistrar;
+using lock_testing::ExitCode;
+using lock_testing::SendThroughCodec;
 using lock_testing::SpawnChild;
 
 // A page the tests share with their children.
@@ -42,10 +44,11 @@ SharedMemory NewBoard() {
   return *std::move(shm);
 }
 
-// Sleeps until a child has set `ready`.
+// Sleeps until a child has set `ready`; a minute is a failure, not a hang.
 void AwaitReady(Board* board) {
+  Deadline deadline = Deadline::After(absl::Seconds(60));
   while (board->ready.value().load() == 0) {
-    ASSERT_TRUE(board->ready.Wait(0, Deadline::Never()).ok());
+    ASSERT_TRUE(board->ready.Wait(0, deadline).ok());
   }
 }
 
@@ -66,8 +69,7 @@ int HoldChild(Decoder& args) {
     if (!lock.Acquire().ok()) return 91;
   }
   SetReady(BoardOf(board));
-  WaitWord forever;
-  for (;;) forever.Wait(0, Deadline::Never()).IgnoreError();
+  test_util::SleepForever();
 }
 const ChildRegistrar kHold("hold", &HoldChild);
 
@@ -117,17 +119,24 @@ int ReleaseChild(Decoder& args) {
 }
 const ChildRegistrar kRelease("release", &ReleaseChild);
 
-int ExitCode(absl::StatusOr<ChildProcess>& child) {
-  if (!child.ok()) {
-    ADD_FAILURE() << child.status();
-    return -1000;
+// A child holding `lock` `levels` times and waiting to be killed; returns
+// once it holds the lock.
+absl::StatusOr<ChildProcess> SpawnHolder(AnyLock lock, int levels) {
+  SharedMemory board = NewBoard();
+  absl::StatusOr<ChildProcess> child = SpawnChild("hold", lock, board, levels);
+  if (child.ok()) AwaitReady(BoardOf(board));
+  return child;
+}
+
+// `processes` children each do `n` increments under `lock`: none is lost.
+void ExpectProcessesIncrementExactly(AnyLock lock, int processes, int n) {
+  SharedMemory board = NewBoard();
+  std::vector<absl::StatusOr<ChildProcess>> children;
+  for (int i = 0; i < processes; ++i) {
+    children.push_back(SpawnChild("increment", lock, board, n));
   }
-  absl::StatusOr<int> code = child->Wait();
-  if (!code.ok()) {
-    ADD_FAILURE() << code.status();
-    return -1001;
-  }
-  return *code;
+  for (auto& c : children) EXPECT_EQ(ExitCode(c), 0);
+  EXPECT_EQ(BoardOf(board)->counter, int64_t{processes} * n);
 }
 
 // ---- Lock -----------------------------------------------------------------
@@ -276,22 +285,14 @@ TEST(LockTest, ChildProcessMayReleaseIt) {
 TEST(LockTest, ProcessesIncrementExactly) {
   absl::StatusOr<Lock> lock = Lock::Create();
   ASSERT_TRUE(lock.ok());
-  SharedMemory board = NewBoard();
-  std::vector<absl::StatusOr<ChildProcess>> children;
-  for (int i = 0; i < 4; ++i) {
-    children.push_back(SpawnChild("increment", AnyLock(*lock), board, 5000));
-  }
-  for (auto& c : children) EXPECT_EQ(ExitCode(c), 0);
-  EXPECT_EQ(BoardOf(board)->counter, 20000);
+  ExpectProcessesIncrementExactly(*lock, 4, 5000);
 }
 
 TEST(LockTest, ProcessKilledHoldingItIsAnOwnerDeath) {
   absl::StatusOr<Lock> lock = Lock::Create();
   ASSERT_TRUE(lock.ok());
-  SharedMemory board = NewBoard();
-  auto child = SpawnChild("hold", AnyLock(*lock), board, 1);
+  absl::StatusOr<ChildProcess> child = SpawnHolder(*lock, 1);
   ASSERT_TRUE(child.ok()) << child.status();
-  AwaitReady(BoardOf(board));
   EXPECT_TRUE(lock->locked());
   EXPECT_FALSE(lock->held_by_me());
   ASSERT_TRUE(child->Kill().ok());
@@ -309,10 +310,8 @@ TEST(LockTest, ProcessKilledHoldingItIsAnOwnerDeath) {
 TEST(LockTest, SleepingAcquirerIsWokenByAnOwnerDeath) {
   absl::StatusOr<Lock> lock = Lock::Create();
   ASSERT_TRUE(lock.ok());
-  SharedMemory board = NewBoard();
-  auto child = SpawnChild("hold", AnyLock(*lock), board, 1);
+  absl::StatusOr<ChildProcess> child = SpawnHolder(*lock, 1);
   ASSERT_TRUE(child.ok()) << child.status();
-  AwaitReady(BoardOf(board));
   absl::Status s;
   bool held = false;
   std::thread waiter([&] {
@@ -335,19 +334,9 @@ TEST(LockTest, SleepingAcquirerIsWokenByAnOwnerDeath) {
 TEST(LockTest, DecodeRefusesAnRLock) {
   absl::StatusOr<RLock> rlock = RLock::Create();
   ASSERT_TRUE(rlock.ok());
-  std::vector<NativeHandle> handles;
-  absl::StatusOr<std::string> bytes = Encode(*rlock, &handles);
-  ASSERT_TRUE(bytes.ok());
-  std::vector<OwnedHandle> received;
-  for (NativeHandle h : handles) {
-    OwnedHandle borrowed(h);
-    absl::StatusOr<OwnedHandle> dup = borrowed.Duplicate();
-    borrowed.release();
-    ASSERT_TRUE(dup.ok());
-    received.push_back(*std::move(dup));
-  }
-  absl::StatusOr<Lock> lock = Decode<Lock>(*bytes, &received);
-  EXPECT_TRUE(IsDecodeError(lock.status())) << lock.status();
+  Lock lock;
+  absl::Status s = SendThroughCodec(*rlock, &lock);
+  EXPECT_TRUE(IsDecodeError(s)) << s;
 }
 
 // ---- RLock ----------------------------------------------------------------
@@ -397,10 +386,8 @@ TEST(RLockTest, OtherThreadsAndProcessesWait) {
 TEST(RLockTest, ProcessKilledHoldingItIsAnOwnerDeath) {
   absl::StatusOr<RLock> lock = RLock::Create();
   ASSERT_TRUE(lock.ok());
-  SharedMemory board = NewBoard();
-  auto child = SpawnChild("hold", AnyLock(*lock), board, 3);
+  absl::StatusOr<ChildProcess> child = SpawnHolder(*lock, 3);
   ASSERT_TRUE(child.ok()) << child.status();
-  AwaitReady(BoardOf(board));
   ASSERT_TRUE(child->Kill().ok());
   absl::Status s = lock->Acquire(absl::Seconds(20));
   EXPECT_TRUE(IsOwnerDied(s)) << s;
@@ -414,13 +401,7 @@ TEST(RLockTest, ProcessKilledHoldingItIsAnOwnerDeath) {
 TEST(RLockTest, ProcessesIncrementExactly) {
   absl::StatusOr<RLock> lock = RLock::Create();
   ASSERT_TRUE(lock.ok());
-  SharedMemory board = NewBoard();
-  std::vector<absl::StatusOr<ChildProcess>> children;
-  for (int i = 0; i < 3; ++i) {
-    children.push_back(SpawnChild("increment", AnyLock(*lock), board, 3000));
-  }
-  for (auto& c : children) EXPECT_EQ(ExitCode(c), 0);
-  EXPECT_EQ(BoardOf(board)->counter, 9000);
+  ExpectProcessesIncrementExactly(*lock, 3, 3000);
 }
 
 }  // namespace

@@ -2,20 +2,19 @@
 // start method the platform has (fork and spawn on Linux, spawn on
 // Windows): the child reaches the same lock or memory. Also the seeds'
 // examples with mp::Process, and owner death of a killed Process.
-#include <atomic>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "base/deadline.h"
+#include "base/internal/test_util.h"
 #include "base/status.h"
 #include "gtest/gtest.h"
 #include "lock/barrier.h"
@@ -98,9 +97,8 @@ MP_REGISTER(DoublePrefix);
 
 // Takes `lock` and waits to be killed; `held` says it has it.
 int HoldForever(AnyLock lock, Event held) {
-  absl::StatusOr<Event> never = Event::Create();
-  if (!never.ok() || !lock.Acquire().ok() || !held.Set().ok()) return 2;
-  for (;;) never->Wait().IgnoreError();
+  if (!lock.Acquire().ok() || !held.Set().ok()) return 2;
+  test_util::SleepForever();
 }
 MP_REGISTER(HoldForever);
 
@@ -148,11 +146,6 @@ void AppendLines(std::string file, std::string line, int n, Lock lock) {
 MP_REGISTER(AppendLines);
 
 // ---- tests ------------------------------------------------------------------
-
-std::string TempFile(const std::string& name) {
-  const char* dir = std::getenv("TEST_TMPDIR");
-  return absl::StrCat(dir != nullptr ? dir : ".", "/", name);
-}
 
 class ProcessArgsTest : public testing::TestWithParam<std::string> {
  protected:
@@ -276,7 +269,7 @@ TEST_P(ProcessArgsTest, Seed003TwoJobsAddUnderOneLock) {
 }
 
 TEST_P(ProcessArgsTest, Seed001TenTicketBuyersNeverOversell) {
-  const std::string file = TempFile("tickets_" + GetParam());
+  const std::string file = test_util::TempPath("tickets_" + GetParam());
   std::ofstream(file) << 6;
   absl::StatusOr<Lock> l = Lock::Create();
   auto bought = Value<int>::Create(0);
@@ -288,7 +281,7 @@ TEST_P(ProcessArgsTest, Seed001TenTicketBuyersNeverOversell) {
 }
 
 TEST_P(ProcessArgsTest, Seed004TwoWritersNeverInterleave) {
-  const std::string file = TempFile("writers_" + GetParam());
+  const std::string file = test_util::TempPath("writers_" + GetParam());
   std::remove(file.c_str());
   absl::StatusOr<Lock> lock = Lock::Create();
   ASSERT_TRUE(lock.ok());

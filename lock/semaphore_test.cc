@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "base/codec.h"
 #include "base/deadline.h"
+#include "base/internal/test_util.h"
 #include "base/status.h"
 #include "gtest/gtest.h"
 #include "lock/event.h"
@@ -22,16 +23,9 @@ namespace mp {
 namespace {
 
 using lock_testing::ChildRegistrar;
+using lock_testing::ExitCode;
+using lock_testing::SendThroughCodec;
 using lock_testing::SpawnChild;
-
-int ExitCode(absl::StatusOr<ChildProcess>& child) {
-  if (!child.ok()) {
-    ADD_FAILURE() << child.status();
-    return -1000;
-  }
-  absl::StatusOr<int> code = child->Wait();
-  return code.ok() ? *code : -1001;
-}
 
 // Releases `sem` once.
 int ReleaseChild(Decoder& args) {
@@ -46,9 +40,8 @@ int HoldChild(Decoder& args) {
   Semaphore sem;
   Event held;
   if (!args.Read(sem, held).ok()) return 90;
-  absl::StatusOr<Event> never = Event::Create();
-  if (!never.ok() || !sem.Acquire().ok() || !held.Set().ok()) return 91;
-  for (;;) never->Wait().IgnoreError();
+  if (!sem.Acquire().ok() || !held.Set().ok()) return 91;
+  test_util::SleepForever();
 }
 const ChildRegistrar kHold("hold", &HoldChild);
 
@@ -203,18 +196,8 @@ TEST(SemaphoreTest, UnitHeldByADeadProcessStaysTaken) {
 TEST(SemaphoreTest, DecodeChecksTheKind) {
   absl::StatusOr<BoundedSemaphore> bounded = BoundedSemaphore::Create(1);
   ASSERT_TRUE(bounded.ok());
-  std::vector<NativeHandle> handles;
-  absl::StatusOr<std::string> bytes = Encode(*bounded, &handles);
-  ASSERT_TRUE(bytes.ok());
-  std::vector<OwnedHandle> received;
-  for (NativeHandle h : handles) {
-    OwnedHandle borrowed(h);
-    absl::StatusOr<OwnedHandle> dup = borrowed.Duplicate();
-    borrowed.release();
-    ASSERT_TRUE(dup.ok());
-    received.push_back(*std::move(dup));
-  }
-  EXPECT_TRUE(IsDecodeError(Decode<Semaphore>(*bytes, &received).status()));
+  Semaphore sem;
+  EXPECT_TRUE(IsDecodeError(SendThroughCodec(*bounded, &sem)));
 }
 
 // ---- Event ------------------------------------------------------------------

@@ -1,25 +1,24 @@
 // SharedMemory behaviours that need fork() or Linux's view of the files.
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "base/launch.h"
 #include "gtest/gtest.h"
+#include "lock/internal/test_child.h"
 #include "shm_value/shared_memory.h"
 
 namespace mp {
 namespace {
 
-int ReapStatus(pid_t pid) {
-  int status = 0;
-  EXPECT_EQ(waitpid(pid, &status, 0), pid);
-  return status;
-}
+using lock_testing::ExitCode;
+using lock_testing::ForkAndHold;
+using lock_testing::ForkChild;
 
 TEST(SharedMemoryLinuxTest, SegmentsAreForTheOwnerOnly) {
   absl::StatusOr<SharedMemory> named = SharedMemory::CreateNamed(64);
@@ -48,27 +47,22 @@ TEST(SharedMemoryLinuxTest, AnonymousSegmentsCannotChangeSize) {
 TEST(SharedMemoryLinuxTest, ForkedChildWritesTheParentSees) {
   absl::StatusOr<SharedMemory> shm = SharedMemory::Create(4096);
   ASSERT_TRUE(shm.ok());
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
+  absl::StatusOr<ChildProcess> child = ForkChild([&] {
     std::memcpy(shm->data(), "from the child", 15);
-    _exit(0);
-  }
-  int status = ReapStatus(pid);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    return 0;
+  });
+  ASSERT_EQ(ExitCode(child), 0);
   EXPECT_STREQ(static_cast<const char*>(shm->data()), "from the child");
 }
 
 TEST(SharedMemoryLinuxTest, ForkedCopyDoesNotRemoveTheCreatorsName) {
   absl::StatusOr<SharedMemory> shm = SharedMemory::CreateNamed(64);
   ASSERT_TRUE(shm.ok());
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
+  absl::StatusOr<ChildProcess> child = ForkChild([&] {
     shm->Close();  // the child's copy was the last one in the child
-    _exit(0);
-  }
-  ReapStatus(pid);
+    return 0;
+  });
+  EXPECT_EQ(ExitCode(child), 0);
   EXPECT_TRUE(SharedMemory::Attach(shm->name()).ok());
 }
 
@@ -77,26 +71,16 @@ TEST(SharedMemoryLinuxTest, ForkedCopyDoesNotRemoveTheCreatorsName) {
 // unlinks it, the documented cleanup. Anonymous segments leave nothing.
 TEST(SharedMemoryLinuxTest, SigkilledCreatorLeavesANameToUnlink) {
   const std::string name = "mp_test_killed_" + std::to_string(getpid());
-  int ready[2];
-  ASSERT_EQ(pipe(ready), 0);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    close(ready[0]);
-    absl::StatusOr<SharedMemory> shm = SharedMemory::CreateNamed(64, name);
-    if (!shm.ok()) _exit(1);
+  absl::StatusOr<SharedMemory> shm;  // the child's, alive until it is killed
+  absl::StatusOr<ChildProcess> child = ForkAndHold([&] {
+    shm = SharedMemory::CreateNamed(64, name);
+    if (!shm.ok()) return false;
     std::memcpy(shm->data(), "left", 5);
-    char c = 'r';
-    if (write(ready[1], &c, 1) != 1) _exit(1);
-    for (;;) pause();
-  }
-  close(ready[1]);
-  char c;
-  ASSERT_EQ(read(ready[0], &c, 1), 1);
-  close(ready[0]);
-  ASSERT_EQ(kill(pid, SIGKILL), 0);
-  int status = ReapStatus(pid);
-  ASSERT_TRUE(WIFSIGNALED(status));
+    return true;
+  });
+  ASSERT_TRUE(child.ok()) << child.status();
+  ASSERT_TRUE(child->Kill().ok());
+  ASSERT_EQ(ExitCode(child), -SIGKILL);
 
   absl::StatusOr<SharedMemory> left = SharedMemory::Attach(name);
   ASSERT_TRUE(left.ok()) << left.status();

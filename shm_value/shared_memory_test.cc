@@ -12,9 +12,12 @@
 #include "base/handle.h"
 #include "base/status.h"
 #include "gtest/gtest.h"
+#include "lock/internal/test_child.h"
 
 namespace mp {
 namespace {
+
+using lock_testing::SendThroughCodec;
 
 TEST(SharedMemoryTest, SizeZeroIsRefused) {
   EXPECT_EQ(SharedMemory::Create(0).status().code(),
@@ -134,32 +137,16 @@ TEST(SharedMemoryTest, ClosedSegmentIsEmptyAndRefusesWork) {
   EXPECT_TRUE(IsClosed(Encode(*shm, &handles).status()));
 }
 
-// Sends `shm` through the codec the way a transport would: the handles are
-// duplicated, as if they had crossed to another process.
-absl::StatusOr<SharedMemory> RoundTrip(const SharedMemory& shm) {
-  std::vector<NativeHandle> handles;
-  absl::StatusOr<std::string> bytes = Encode(shm, &handles);
-  if (!bytes.ok()) return bytes.status();
-  std::vector<OwnedHandle> received;
-  for (NativeHandle h : handles) {
-    OwnedHandle borrowed(h);
-    absl::StatusOr<OwnedHandle> dup = borrowed.Duplicate();
-    borrowed.release();  // still the sender's
-    if (!dup.ok()) return dup.status();
-    received.push_back(*std::move(dup));
-  }
-  return Decode<SharedMemory>(*bytes, &received);
-}
-
 TEST(SharedMemoryTest, TravelsThroughTheCodecAsItsHandle) {
   absl::StatusOr<SharedMemory> shm = SharedMemory::Create(5000);
   ASSERT_TRUE(shm.ok());
-  absl::StatusOr<SharedMemory> copy = RoundTrip(*shm);
-  ASSERT_TRUE(copy.ok()) << copy.status();
-  EXPECT_EQ(copy->size(), 5000u);
-  EXPECT_NE(copy->data(), shm->data());  // a second mapping
+  SharedMemory copy;
+  absl::Status s = SendThroughCodec(*shm, &copy);
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(copy.size(), 5000u);
+  EXPECT_NE(copy.data(), shm->data());  // a second mapping
   shm->bytes()[4999] = 99;
-  EXPECT_EQ(copy->bytes()[4999], 99);
+  EXPECT_EQ(copy.bytes()[4999], 99);
 }
 
 TEST(SharedMemoryTest, NamedSegmentTravelsWithItsNameButIsNotOwned) {
@@ -167,46 +154,48 @@ TEST(SharedMemoryTest, NamedSegmentTravelsWithItsNameButIsNotOwned) {
   ASSERT_TRUE(shm.ok());
   std::string name = shm->name();
   {
-    absl::StatusOr<SharedMemory> copy = RoundTrip(*shm);
-    ASSERT_TRUE(copy.ok()) << copy.status();
-    EXPECT_EQ(copy->name(), name);
+    SharedMemory copy;
+    absl::Status s = SendThroughCodec(*shm, &copy);
+    ASSERT_TRUE(s.ok()) << s;
+    EXPECT_EQ(copy.name(), name);
   }
   // The received copy did not remove the creator's name.
   EXPECT_TRUE(SharedMemory::Attach(name).ok());
 }
 
-TEST(SharedMemoryTest, DecodeRefusesASegmentSmallerThanClaimed) {
+// A message as MpEncode writes it, for a 100-byte segment that it says has
+// `size` bytes: the bytes, and the handle a receiver gets with them.
+struct Message {
+  std::string bytes;
+  std::vector<OwnedHandle> received;
+};
+void ClaimSize(uint64_t size, Message* m) {
   absl::StatusOr<SharedMemory> shm = SharedMemory::Create(100);
   ASSERT_TRUE(shm.ok());
   absl::StatusOr<OwnedHandle> dup = shm->DuplicateHandle();
   ASSERT_TRUE(dup.ok());
   std::vector<NativeHandle> handles;
-  std::string bytes;
-  Encoder e(&bytes, &handles);
+  Encoder e(&m->bytes, &handles);
   ASSERT_TRUE(e.AddHandle(dup->get()).ok());
-  e.Write(uint64_t{1} << 40, std::string());
+  e.Write(size, std::string());
   ASSERT_TRUE(e.status().ok());
-  std::vector<OwnedHandle> received;
-  received.push_back(*std::move(dup));
-  absl::StatusOr<SharedMemory> bad = Decode<SharedMemory>(bytes, &received);
+  m->received.push_back(*std::move(dup));
+}
+
+TEST(SharedMemoryTest, DecodeRefusesASegmentSmallerThanClaimed) {
+  Message m;
+  ASSERT_NO_FATAL_FAILURE(ClaimSize(uint64_t{1} << 40, &m));
+  absl::StatusOr<SharedMemory> bad = Decode<SharedMemory>(m.bytes, &m.received);
   EXPECT_TRUE(IsDecodeError(bad.status())) << bad.status();
 }
 
 TEST(SharedMemoryTest, DecodeRefusesSizeZeroAndMissingHandles) {
-  absl::StatusOr<SharedMemory> shm = SharedMemory::Create(100);
-  ASSERT_TRUE(shm.ok());
-  absl::StatusOr<OwnedHandle> dup = shm->DuplicateHandle();
-  ASSERT_TRUE(dup.ok());
-  std::vector<NativeHandle> handles;
-  std::string bytes;
-  Encoder e(&bytes, &handles);
-  ASSERT_TRUE(e.AddHandle(dup->get()).ok());
-  e.Write(uint64_t{0}, std::string());
-  std::vector<OwnedHandle> received;
-  received.push_back(*std::move(dup));
-  EXPECT_TRUE(IsDecodeError(Decode<SharedMemory>(bytes, &received).status()));
+  Message m;
+  ASSERT_NO_FATAL_FAILURE(ClaimSize(0, &m));
+  EXPECT_TRUE(
+      IsDecodeError(Decode<SharedMemory>(m.bytes, &m.received).status()));
   std::vector<OwnedHandle> none;
-  EXPECT_FALSE(Decode<SharedMemory>(bytes, &none).ok());
+  EXPECT_FALSE(Decode<SharedMemory>(m.bytes, &none).ok());
 }
 
 }  // namespace

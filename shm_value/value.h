@@ -133,6 +133,20 @@ class Block {
 
 absl::Status OutOfRange(size_t index, size_t length);
 
+// A new segment of the kind `magic` for `length` elements of T, starting
+// with a copy of `initial` (zeros after it).
+template <typename T>
+absl::StatusOr<Block> NewBlock(uint32_t magic, size_t length,
+                               absl::Span<const T> initial, Locking locking,
+                               AnyLock lock) {
+  absl::StatusOr<Block> b = Block::Create(magic, sizeof(T), alignof(T), length,
+                                          locking, std::move(lock));
+  if (b.ok() && !initial.empty()) {
+    std::memcpy(b->data(), initial.data(), initial.size() * sizeof(T));
+  }
+  return b;
+}
+
 }  // namespace value_internal
 
 template <typename T>
@@ -197,17 +211,15 @@ class Value {
   }
 
  private:
+  explicit Value(value_internal::Block b) : block_(std::move(b)) {}
   static absl::StatusOr<Value> Make(const T& initial,
                                     value_internal::Locking locking,
                                     AnyLock lock) {
-    absl::StatusOr<value_internal::Block> b = value_internal::Block::Create(
-        value_internal::Header::kValueMagic, sizeof(T), alignof(T), 1, locking,
-        std::move(lock));
+    absl::StatusOr<value_internal::Block> b =
+        value_internal::NewBlock<T>(value_internal::Header::kValueMagic, 1,
+                                    {&initial, 1}, locking, std::move(lock));
     if (!b.ok()) return b.status();
-    Value v;
-    v.block_ = *std::move(b);
-    std::memcpy(v.ptr(), &initial, sizeof(T));
-    return v;
+    return Value(*std::move(b));
   }
   T* ptr() const { return static_cast<T*>(block_.data()); }
 
@@ -224,14 +236,11 @@ class RawValue {
 
   // A value holding `initial`, without a lock.
   static absl::StatusOr<RawValue> Create(const T& initial = T{}) {
-    absl::StatusOr<value_internal::Block> b = value_internal::Block::Create(
-        value_internal::Header::kRawValueMagic, sizeof(T), alignof(T), 1,
+    absl::StatusOr<value_internal::Block> b = value_internal::NewBlock<T>(
+        value_internal::Header::kRawValueMagic, 1, {&initial, 1},
         value_internal::Locking::kNone, AnyLock());
     if (!b.ok()) return b.status();
-    RawValue v;
-    v.block_ = *std::move(b);
-    std::memcpy(v.get_obj(), &initial, sizeof(T));
-    return v;
+    return RawValue(*std::move(b));
   }
 
   // No lock: a concurrent writer can tear a T wider than one atomic store.
@@ -257,6 +266,8 @@ class RawValue {
   }
 
  private:
+  explicit RawValue(value_internal::Block b) : block_(std::move(b)) {}
+
   value_internal::Block block_;
 };
 
@@ -360,19 +371,15 @@ class Array {
   }
 
  private:
+  explicit Array(value_internal::Block b) : block_(std::move(b)) {}
   static absl::StatusOr<Array> Make(size_t length, absl::Span<const T> values,
                                     value_internal::Locking locking,
                                     AnyLock lock) {
-    absl::StatusOr<value_internal::Block> b = value_internal::Block::Create(
-        value_internal::Header::kArrayMagic, sizeof(T), alignof(T), length,
-        locking, std::move(lock));
+    absl::StatusOr<value_internal::Block> b =
+        value_internal::NewBlock<T>(value_internal::Header::kArrayMagic, length,
+                                    values, locking, std::move(lock));
     if (!b.ok()) return b.status();
-    Array a;
-    a.block_ = *std::move(b);
-    if (!values.empty()) {
-      std::memcpy(a.ptr(), values.data(), values.size() * sizeof(T));
-    }
-    return a;
+    return Array(*std::move(b));
   }
   T* ptr() const { return static_cast<T*>(block_.data()); }
 
@@ -426,18 +433,14 @@ class RawArray {
   }
 
  private:
+  explicit RawArray(value_internal::Block b) : block_(std::move(b)) {}
   static absl::StatusOr<RawArray> Make(size_t length,
                                        absl::Span<const T> values) {
-    absl::StatusOr<value_internal::Block> b = value_internal::Block::Create(
-        value_internal::Header::kRawArrayMagic, sizeof(T), alignof(T), length,
+    absl::StatusOr<value_internal::Block> b = value_internal::NewBlock<T>(
+        value_internal::Header::kRawArrayMagic, length, values,
         value_internal::Locking::kNone, AnyLock());
     if (!b.ok()) return b.status();
-    RawArray a;
-    a.block_ = *std::move(b);
-    if (!values.empty()) {
-      std::memcpy(a.ptr(), values.data(), values.size() * sizeof(T));
-    }
-    return a;
+    return RawArray(*std::move(b));
   }
   T* ptr() const { return static_cast<T*>(block_.data()); }
 

@@ -4,15 +4,15 @@
 // locked-increment counts of the issue; owner death of the value's lock.
 #include "shm_value/value.h"
 
-#include <atomic>
-#include <cstdint>
-#include <string>
+#include <algorithm>
 #include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "base/codec.h"
+#include "base/internal/test_util.h"
 #include "base/status.h"
 #include "gtest/gtest.h"
 #include "lock/event.h"
@@ -23,16 +23,9 @@ namespace mp {
 namespace {
 
 using lock_testing::ChildRegistrar;
+using lock_testing::ExitCode;
+using lock_testing::SendThroughCodec;
 using lock_testing::SpawnChild;
-
-int ExitCode(absl::StatusOr<ChildProcess>& child) {
-  if (!child.ok()) {
-    ADD_FAILURE() << child.status();
-    return -1000;
-  }
-  absl::StatusOr<int> code = child->Wait();
-  return code.ok() ? *code : -1001;
-}
 
 // CPython's codes_values: (typecode, first value, value the child sets).
 int SetValuesChild(Decoder& args) {
@@ -82,12 +75,11 @@ int HoldLockChild(Decoder& args) {
   Value<int> v;
   Event held;
   if (!args.Read(v, held).ok()) return 90;
-  absl::StatusOr<Event> never = Event::Create();
   AnyLock lock = v.get_lock();
-  if (!never.ok() || !lock.Acquire().ok()) return 91;
+  if (!lock.Acquire().ok()) return 91;
   *v.get_obj() = -1;  // half way through an update
   if (!held.Set().ok()) return 92;
-  for (;;) never->Wait().IgnoreError();
+  test_util::SleepForever();
 }
 const ChildRegistrar kHoldLock("hold_lock", &HoldLockChild);
 
@@ -217,30 +209,16 @@ TEST(ValueTest, OwnerDeathNewsWaitsForTheNextExplicitAcquire) {
 TEST(ValueTest, DecodeChecksKindAndElementSize) {
   auto v = Value<int>::Create(1);
   ASSERT_TRUE(v.ok());
-  auto round_trip = [](const auto& value, auto* out) {
-    std::vector<NativeHandle> handles;
-    absl::StatusOr<std::string> bytes = Encode(value, &handles);
-    if (!bytes.ok()) return bytes.status();
-    std::vector<OwnedHandle> received;
-    for (NativeHandle h : handles) {
-      OwnedHandle borrowed(h);
-      absl::StatusOr<OwnedHandle> dup = borrowed.Duplicate();
-      borrowed.release();
-      if (!dup.ok()) return dup.status();
-      received.push_back(*std::move(dup));
-    }
-    return DecodeTo(*bytes, out, &received);
-  };
   Value<int> same;
-  EXPECT_TRUE(round_trip(*v, &same).ok());
+  EXPECT_TRUE(SendThroughCodec(*v, &same).ok());
   EXPECT_TRUE(same.Set(42).ok());
   EXPECT_EQ(*v->Get(), 42);
   Value<double> wider;
-  EXPECT_TRUE(IsDecodeError(round_trip(*v, &wider)));
+  EXPECT_TRUE(IsDecodeError(SendThroughCodec(*v, &wider)));
   Array<int> array;
-  EXPECT_TRUE(IsDecodeError(round_trip(*v, &array)));
+  EXPECT_TRUE(IsDecodeError(SendThroughCodec(*v, &array)));
   RawValue<int> raw;
-  EXPECT_TRUE(IsDecodeError(round_trip(*v, &raw)));
+  EXPECT_TRUE(IsDecodeError(SendThroughCodec(*v, &raw)));
 }
 
 // ---- Array ------------------------------------------------------------------

@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include "base/internal/test_util.h"
 #include "base/launch.h"
 #include "gtest/gtest.h"
 
@@ -45,7 +46,48 @@ absl::StatusOr<ChildProcess> ForkChild(absl::FunctionRef<int()> fn) {
   if (pid == 0) _exit(fn());
   return ChildProcess::Adopt(pid);
 }
+
+absl::StatusOr<ChildProcess> ForkAndHold(absl::FunctionRef<bool()> setup) {
+  auto [read_end, write_end] = test_util::MakePipe();
+  absl::StatusOr<ChildProcess> child = ForkChild([&] {
+    read_end.reset();
+    if (!test_util::WriteAll(write_end.get(), setup() ? "y" : "n")) return 1;
+    test_util::SleepForever();
+  });
+  if (!child.ok()) return child.status();
+  write_end.reset();  // so that a child that dies early gives end of file
+  if (test_util::ReadSome(read_end.get(), 1) == "y") return child;
+  child->Kill().IgnoreError();
+  child->Wait().IgnoreError();
+  return absl::InternalError("the forked child's setup failed");
+}
 #endif
+
+int ExitCode(absl::StatusOr<ChildProcess>& child) {
+  if (!child.ok()) {
+    ADD_FAILURE() << child.status();
+    return -1000;
+  }
+  absl::StatusOr<int> code = child->Wait();
+  if (!code.ok()) {
+    ADD_FAILURE() << code.status();
+    return -1001;
+  }
+  return *code;
+}
+
+absl::StatusOr<std::vector<OwnedHandle>> DuplicateAll(
+    const std::vector<NativeHandle>& handles) {
+  std::vector<OwnedHandle> copies;
+  for (NativeHandle h : handles) {
+    OwnedHandle borrowed(h);
+    absl::StatusOr<OwnedHandle> copy = borrowed.Duplicate();
+    borrowed.release();  // still the sender's
+    if (!copy.ok()) return copy.status();
+    copies.push_back(*std::move(copy));
+  }
+  return copies;
+}
 
 int TestMain(int argc, char** argv) {
   if (IsLaunchedChild(argc, argv)) {

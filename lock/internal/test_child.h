@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "base/codec.h"
 #include "base/handle.h"
@@ -65,7 +66,34 @@ absl::StatusOr<ChildProcess> SpawnChild(const std::string& name,
 #ifndef _WIN32
 // Forks a child that runs `fn` and _exit()s with what it returns.
 absl::StatusOr<ChildProcess> ForkChild(absl::FunctionRef<int()> fn);
+
+// Forks a child that runs `setup` (taking locks, creating segments) and then
+// sleeps until it is killed; what `setup` made stays as it left it. Returns
+// the child once `setup` has returned true there; if it returned false, the
+// child is killed and reaped and the result is an error.
+absl::StatusOr<ChildProcess> ForkAndHold(absl::FunctionRef<bool()> setup);
 #endif
+
+// Waits for a started child and returns its exit code (-N: killed by signal
+// N). A child that could not be started or waited for is a test failure and
+// gives -1000 or -1001, which no child returns.
+int ExitCode(absl::StatusOr<ChildProcess>& child);
+
+// The handles of a message, duplicated as a receiving process gets them.
+absl::StatusOr<std::vector<OwnedHandle>> DuplicateAll(
+    const std::vector<NativeHandle>& handles);
+
+// Encodes `value` and decodes it into `*out` as another process would
+// receive it: from the bytes and duplicates of the handles sent.
+template <typename T, typename U>
+absl::Status SendThroughCodec(const T& value, U* out) {
+  std::vector<NativeHandle> handles;
+  absl::StatusOr<std::string> bytes = Encode(value, &handles);
+  if (!bytes.ok()) return bytes.status();
+  absl::StatusOr<std::vector<OwnedHandle>> received = DuplicateAll(handles);
+  if (!received.ok()) return received.status();
+  return DecodeTo(*bytes, out, &*received);
+}
 
 // main() for a test binary with children: runs the child a launcher asked
 // for, or the tests.
