@@ -1,7 +1,6 @@
 #include "base/codec.h"
 
 #include <array>
-#include <climits>
 #include <cmath>
 #include <cstdint>
 #include <cstring>

@@ -15,7 +15,6 @@
 #include <string>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "base/codec.h"
 #include "base/os_error.h"
 #include "base/status.h"

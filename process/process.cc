@@ -220,11 +220,11 @@ std::vector<std::shared_ptr<ProcessState>> RunningChildren() {
     absl::MutexLock lock(&GlobalMutex());
     all = G().children;
   }
-  std::vector<std::shared_ptr<ProcessState>> running;
+  std::vector<std::shared_ptr<ProcessState>> still_running;
   for (std::shared_ptr<ProcessState>& s : all) {
-    if (!PollChild(*s).has_value()) running.push_back(std::move(s));
+    if (!PollChild(*s).has_value()) still_running.push_back(std::move(s));
   }
-  return running;
+  return still_running;
 }
 
 void ExitFunctionAtExit();

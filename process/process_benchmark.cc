@@ -2,7 +2,6 @@
 // ../shared/baselines' raw_fork_waitpid, raw_posix_spawn_self_cxxbin and
 // py_process_*: one operation is Process(Noop).Start() and Join() of a
 // child that does nothing.
-#include <cstdio>
 #include <string>
 #include <vector>
 

@@ -4,7 +4,6 @@
 
 #include <string>
 #include <thread>
-#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"

@@ -7,7 +7,6 @@
 #define MP_PIPE_INTERNAL_CONNECTION_IO_H_
 
 #include <cstddef>
-#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>

@@ -3,7 +3,6 @@
 #include <cerrno>
 #include <mutex>
 
-#include "absl/strings/str_cat.h"
 #include "base/os_error.h"
 
 namespace mp {
