@@ -43,7 +43,21 @@
 //     it returns, as in Python.
 //   - An unbounded queue never blocks a Put (Python's neither); it grows in
 //     shared memory as far as the system's memory allows, and running out is
-//     a kResourceExhausted status from Put, not a crash.
+//     a kResourceExhausted status from Put, not a crash. The memory of
+//     items already gotten is reused; what exceeds 16 MiB per size class is
+//     given back to the system (Linux) the next time a producer needs
+//     fresh space. On Windows a queue keeps what it once used until its
+//     last process closes it.
+//   - A queue handle decoded in a spawned child is checked against the
+//     child's type: a Queue<int> received as a Queue<std::string> (or a
+//     JoinableQueue as a Queue) is a decode error, not garbage.
+//   - Consumers take no lock: a Get claims an item with one atomic step, so
+//     GetNowait() finds any item that is there (Python's get_nowait can
+//     raise Empty while another process holds the reader lock). Items of
+//     64 KiB or more are copied out by one consumer at a time, and a
+//     GetNowait() that meets one being copied returns Empty. Producers
+//     share a lock: a Put, PutNowait() included, may wait for another
+//     producer's copy into the queue to finish.
 //   - Close() marks the queue closed in this process (copies included): a
 //     Put or Get afterwards returns mp::ClosedError() (Python:
 //     ValueError("Queue ... is closed")). Other processes are unaffected. A

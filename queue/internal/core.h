@@ -38,9 +38,9 @@
 //
 // What a crash can leave behind: nothing outside the arena (it is
 // anonymous; the kernel frees it with the last process that has it), and
-// inside it nothing the next producer does not repair. Memory of reclaimed
-// segments beyond one per size class of 1 MiB and more is given back to the
-// system (Linux).
+// inside it nothing the next producer does not repair. Reclaimed segments
+// keep their memory up to kWarmBytesPerClass per size class; beyond that
+// it is given back to the system (Linux).
 #ifndef MP_QUEUE_INTERNAL_CORE_H_
 #define MP_QUEUE_INTERNAL_CORE_H_
 
