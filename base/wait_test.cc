@@ -159,9 +159,14 @@ int Reap(absl::StatusOr<ChildProcess> child) {
   return *code;
 }
 
-// Spins (yielding) until `n` threads are inside Wait() on `word`.
+// Spins (yielding) until `n` threads are inside Wait() on `word`; a minute
+// is a failure, not a hang.
 void AwaitWaiters(const WaitWord& word, uint32_t n) {
-  while (word.num_waiters() < n) std::this_thread::yield();
+  Deadline deadline = Deadline::After(absl::Seconds(60));
+  while (word.num_waiters() < n) {
+    ASSERT_FALSE(deadline.Expired()) << "fewer than " << n << " waiters";
+    std::this_thread::yield();
+  }
 }
 
 TEST(WaitWordTest, ReturnsAtOnceWhenTheValueDiffers) {

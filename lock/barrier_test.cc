@@ -57,8 +57,14 @@ int BrokenChild(Decoder& args) {
 }
 const ChildRegistrar kBroken("broken", &BrokenChild);
 
+// Spins (yielding) until `n` parties wait at `b`; a minute is a failure,
+// not a hang.
 void AwaitWaiting(const Barrier& b, int n) {
-  while (b.n_waiting() < n) std::this_thread::yield();
+  Deadline deadline = Deadline::After(absl::Seconds(60));
+  while (b.n_waiting() < n) {
+    ASSERT_FALSE(deadline.Expired()) << "fewer than " << n << " parties wait";
+    std::this_thread::yield();
+  }
 }
 
 // `parties` threads pass `barrier` together, once.

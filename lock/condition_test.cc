@@ -75,6 +75,12 @@ class ConditionTest : public testing::Test {
     }
   }
   void TearDown() override {
+    // A test that failed half way may leave waiters behind: release them,
+    // so that the failure is reported instead of a hang.
+    {
+      LockGuard guard(cond_);
+      if (guard.held()) cond_.NotifyAll().IgnoreError();
+    }
     for (std::thread& t : threads_) t.join();
     for (auto& c : children_) EXPECT_EQ(ExitCode(c), 0);
   }
