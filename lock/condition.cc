@@ -1,6 +1,5 @@
 #include "lock/condition.h"
 
-#include <climits>
 #include <cstdint>
 
 #include "absl/status/status.h"

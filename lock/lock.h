@@ -53,7 +53,6 @@
 #include "base/status.h"
 #include "lock/internal/robust_mutex.h"
 #include "lock/internal/shared_state.h"
-#include "shm_value/shared_memory.h"
 
 namespace mp {
 

@@ -3,9 +3,7 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
 #include "base/deadline.h"
-#include "base/status.h"
 #include "lock/lock.h"
 
 namespace mp {

@@ -5,7 +5,6 @@
 #include <aclapi.h>
 
 #include <cstring>
-#include <string>
 
 #include "absl/status/status.h"
 #include "gtest/gtest.h"

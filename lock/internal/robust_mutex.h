@@ -52,7 +52,6 @@
 #define MP_LOCK_INTERNAL_ROBUST_MUTEX_H_
 
 #include <atomic>
-#include <cstddef>
 #include <cstdint>
 
 #include "absl/status/status.h"

@@ -16,7 +16,6 @@
 #include <cstdio>
 #include <cstring>
 
-#include "absl/base/optimization.h"
 #include "base/os_error.h"
 #include "base/status.h"
 #include "base/wait.h"
