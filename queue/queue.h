@@ -47,7 +47,8 @@
 //     items already gotten is reused; what exceeds 16 MiB per size class is
 //     given back to the system (Linux) the next time a producer needs
 //     fresh space. On Windows a queue keeps what it once used until its
-//     last process closes it.
+//     last process closes it, and holds at most 16 GiB at a time (its
+//     memory is one section, reserved at creation).
 //   - A queue handle decoded in a spawned child is checked against the
 //     child's type: a Queue<int> received as a Queue<std::string> (or a
 //     JoinableQueue as a Queue) is a decode error, not garbage.

@@ -52,8 +52,11 @@ class Arena {
   static constexpr int kMaxShift = 48;
   static constexpr uint64_t kMaxSize = uint64_t{1} << kMaxShift;
   static constexpr int kMaxExtents = kMaxShift - kExtent0Shift + 1;
-  // What a Windows arena reserves: a section cannot grow after creation.
-  static constexpr uint64_t kWindowsReserve = uint64_t{1} << 38;  // 256 GiB
+  // What a Windows arena reserves: a section cannot grow after creation,
+  // and Windows keeps 8 bytes of (pageable) bookkeeping per page of a
+  // pagefile-backed section from the start, reserved or not, so this is a
+  // compromise: a queue on Windows holds at most 16 GiB at a time.
+  static constexpr uint64_t kWindowsReserve = uint64_t{1} << 34;  // 16 GiB
 
   // A new arena whose first `initial` bytes (at most kExtent0) are backed
   // and zero-filled.
