@@ -1,8 +1,10 @@
-// Child processes for lock/ and shm_value/ tests, on the launcher
-// (base/launch.h) until process/ offers the same: a test starts this binary
-// again running a registered function whose arguments travel through the
-// codec (Python's "spawn" start method), or, on Linux, forks and runs a
-// closure on the copied memory ("fork").
+// Child processes for lock/ and shm_value/ tests, and what those tests share
+// about them. A test starts this binary again through the launcher
+// (base/launch.h) running a registered function whose arguments travel
+// through the codec (Python's "spawn" start method), or, on Linux, forks and
+// runs a closure on the copied memory ("fork"). These tests use the launcher
+// directly, below process/; lock/process_args_test.cc passes the same
+// objects to mp::Process.
 //
 // Example:
 //
