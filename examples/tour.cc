@@ -27,5 +27,6 @@ int main(int argc, char** argv) {
   mp::tour::TourProcess();
   mp::tour::TourPipe();
   mp::tour::TourLock();
+  mp::tour::TourQueue();
   return 0;
 }
