@@ -381,24 +381,9 @@ int RandomConsumer(Queue<std::string> q, SharedMemory shm) {
 }
 MP_REGISTER(RandomConsumer);
 
-// Windows: lock/'s robust mutex can stay taken for good when a process is
-// killed while it contends for it (the holder's death is only noticed once
-// it has recorded its kernel mutex; a process killed between taking the
-// word and that leaves the others waiting), so producers killed at random
-// moments can stop the queue there. The deterministic crash points above
-// pass on Windows; this runs once the mutex closes that window.
-#ifdef _WIN32
-constexpr bool kRandomKillsSupported = false;
-#else
-constexpr bool kRandomKillsSupported = true;
-#endif
-
 class RandomKillTest : public ::testing::TestWithParam<int64_t> {};
 
 TEST_P(RandomKillTest, NothingAcknowledgedIsLost) {
-  if (!kRandomKillsSupported) {
-    GTEST_SKIP() << "lock/'s Windows robust mutex misses some owner deaths";
-  }
   const int64_t maxsize = GetParam();
   auto q = Queue<std::string>::Create(maxsize);
   ASSERT_TRUE(q.ok());

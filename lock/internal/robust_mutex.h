@@ -29,15 +29,16 @@
 // created by fork() or exec (fork's atfork handler renews the per-thread
 // cache) and share a PID namespace (the word holds TIDs).
 //
-// Windows. The word holds the holder's thread id; sleepers wait on a named
-// semaphore. Owner death comes from a named kernel mutex that the holder
-// also owns while it holds the RobustMutex: when the holder's thread ends
-// (or its process dies), the kernel abandons that mutex, a sleeper waiting
-// on it gets WAIT_ABANDONED and takes the RobustMutex over with
-// OwnerDiedError. Kernel mutexes can only be released by their owner, so a
-// release by another thread leaves the kernel mutex with the old holder,
-// and later holders are unprotected until the old holder returns, as on
-// Linux. Names derive from a random id kept in the shared memory.
+// Windows. The word names the holder thread: its id, and 32 bits of its
+// creation time so that a later thread given the same id is not taken for
+// it. Sleepers wait on a named semaphore and on a handle to the holder
+// thread (OpenThread), which the kernel signals when that thread ends, its
+// process killed or crashed included; a sleeper that sees it signalled, or
+// finds the thread gone, while the word still names it takes the mutex
+// over with OwnerDiedError. Taking the mutex is one compare-and-swap of the
+// word, so there is no instant at which a holder's death goes unnoticed, and
+// a release by another thread leaves no hold unprotected. The semaphore's
+// name derives from a random id kept in the shared memory.
 //
 // macOS (plan, not built). There is no robust list and no robust pthread
 // mutex. The plan: the word holds the holder's identity (a per-thread
@@ -91,16 +92,15 @@ class alignas(64) RobustMutex {
   bool HeldByMe() const;
   bool IsLocked() const;
 
-  // Whether a thread of this process has the mutex on its robust list (Linux)
-  // or owns its kernel mutex (Windows). While it does, the memory holding
+  // Whether a thread of this process has the mutex on its robust list (Linux;
+  // never on Windows). While it does, the memory holding
   // the mutex must stay mapped in this process: the kernel reads the list
   // when the thread exits.
   bool PinnedInThisProcess() const;
 
   // Opens this process's kernel objects for the mutex (Windows; nothing on
-  // Linux). Every process that maps the mutex calls it first: the kernel
-  // mutex must outlive a holder that dies, and it lives only as long as some
-  // process has it open.
+  // Linux). Every process that maps the mutex calls it first: the sleepers'
+  // semaphore lives only as long as some process has it open.
   absl::Status AttachInThisProcess();
 
   // Forgets this process's cached kernel objects (Windows); call when the
@@ -110,20 +110,18 @@ class alignas(64) RobustMutex {
 
  private:
 #ifdef _WIN32
-  absl::Status LockSlow(uint32_t self, uint32_t seen, Deadline deadline);
-  // After winning the word: takes the kernel mutex and the owner-died news.
-  absl::Status TakeOver(uint32_t self);
-  void ProtectHold(uint32_t self);
+  absl::Status LockSlow(uint64_t self, uint64_t seen, Deadline deadline);
+  // After winning the word: the owner-died news, if any.
+  absl::Status Acquired();
   // The holder's release; false if another thread released it first.
-  bool ReleaseHeld(uint32_t self, bool owner_died);
+  bool ReleaseHeld(uint64_t self, bool owner_died);
   void WakeOne();
 
-  std::atomic<uint32_t> word_{0};        // holder's thread id, 0 when free
+  // The holder (thread id << 32 | creation-time bits), 0 when free.
+  std::atomic<uint64_t> word_{0};
   std::atomic<uint32_t> waiters_{0};     // threads inside LockSlow()
-  std::atomic<uint64_t> id_{0};          // names the kernel objects
-  std::atomic<uint32_t> kmutex_tid_{0};  // thread owning the kernel mutex
-  std::atomic<uint32_t> kmutex_pid_{0};  // its process
   std::atomic<uint32_t> owner_died_{0};  // the next acquirer is told
+  std::atomic<uint64_t> id_{0};          // names the semaphore
 #else
   friend struct RobustLayout;
   static absl::Status NotHeld();

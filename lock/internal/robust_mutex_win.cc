@@ -1,10 +1,10 @@
-// RobustMutex on Windows: the word holds the holder's thread id; sleepers
-// wait on a named semaphore; a named kernel mutex, owned by the holder while
-// it holds the RobustMutex, turns the holder's death into WAIT_ABANDONED for
-// a sleeper. See robust_mutex.h.
+// RobustMutex on Windows: the word names the holder thread (its id and
+// creation time), sleepers wait on a named semaphore and on a handle to the
+// holder thread, which the kernel signals when that thread ends, its process
+// killed included. See robust_mutex.h.
 #include <windows.h>
 
-#include <climits>
+#include <algorithm>
 #include <cstdint>
 #include <cwchar>
 
@@ -21,15 +21,21 @@ namespace mp {
 namespace lock_internal {
 namespace {
 
-struct KernelObjects {
-  HANDLE sleepers;  // semaphore
-  HANDLE owner;     // mutex
-};
+// A sleeper looks at the word at least this often even when nobody wakes
+// it: a sleeper killed between being woken and taking the free mutex takes
+// its wake-up with it, and the others would sleep on a free mutex.
+constexpr DWORD kRecheckMillis = 100;
 
-// This process's handles, by mutex id; closed by ForgetInThisProcess().
+// Caps the semaphore's count: sleepers killed inside LockSlow() stay
+// counted in waiters_, so releases keep adding wake-ups nobody takes; the
+// cap bounds the spurious wake-ups a later sleeper goes through.
+constexpr LONG kMaxPendingWakes = 1024;
+
+// This process's semaphore handles, by mutex id; closed by
+// ForgetInThisProcess().
 class ObjectCache {
  public:
-  absl::StatusOr<KernelObjects> Get(uint64_t id) {
+  absl::StatusOr<HANDLE> Get(uint64_t id) {
     absl::MutexLock lock(&mu_);
     auto it = objects_.find(id);
     if (it != objects_.end()) return it->second;
@@ -37,32 +43,23 @@ class ObjectCache {
     std::swprintf(name, sizeof name / sizeof name[0],
                   L"Local\\mp-lock-%016llx-s",
                   static_cast<unsigned long long>(id));
-    HANDLE sleepers = CreateSemaphoreW(nullptr, 0, LONG_MAX, name);
+    HANDLE sleepers = CreateSemaphoreW(nullptr, 0, kMaxPendingWakes, name);
     if (sleepers == nullptr) return LastOsError("CreateSemaphoreW(mp-lock)");
-    name[std::wcslen(name) - 1] = L'm';
-    HANDLE owner = CreateMutexW(nullptr, FALSE, name);
-    if (owner == nullptr) {
-      absl::Status s = LastOsError("CreateMutexW(mp-lock)");
-      CloseHandle(sleepers);
-      return s;
-    }
-    KernelObjects objects{sleepers, owner};
-    objects_.emplace(id, objects);
-    return objects;
+    objects_.emplace(id, sleepers);
+    return sleepers;
   }
 
   void Forget(uint64_t id) {
     absl::MutexLock lock(&mu_);
     auto it = objects_.find(id);
     if (it == objects_.end()) return;
-    CloseHandle(it->second.sleepers);
-    CloseHandle(it->second.owner);
+    CloseHandle(it->second);
     objects_.erase(it);
   }
 
  private:
   absl::Mutex mu_;
-  absl::flat_hash_map<uint64_t, KernelObjects> objects_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<uint64_t, HANDLE> objects_ ABSL_GUARDED_BY(mu_);
 };
 
 ObjectCache& Cache() {
@@ -70,8 +67,57 @@ ObjectCache& Cache() {
   return *cache;
 }
 
-absl::StatusOr<KernelObjects> ObjectsFor(std::atomic<uint64_t>& id) {
+absl::StatusOr<HANDLE> SleepersFor(std::atomic<uint64_t>& id) {
   return Cache().Get(wait_internal::SharedObjectId(id));
+}
+
+// 32 bits of a thread's creation time: with its id, tells the thread from
+// a later one that got the same id.
+uint32_t CreationStamp(const FILETIME& created) {
+  uint64_t t = (uint64_t{created.dwHighDateTime} << 32) | created.dwLowDateTime;
+  return static_cast<uint32_t>(t ^ (t >> 32));
+}
+
+uint64_t Key(uint32_t tid, uint32_t stamp) {
+  return (uint64_t{tid} << 32) | stamp;
+}
+
+// The calling thread's word value. Never 0 (thread ids are not).
+uint64_t SelfKey() {
+  thread_local uint64_t key = 0;
+  if (key == 0) {
+    FILETIME created{}, exited, kernel, user;
+    // The current thread's times cannot fail to be read; if they somehow
+    // did, sleepers would find a stamp mismatch and take the mutex over,
+    // which is why the result is checked nowhere else.
+    GetThreadTimes(GetCurrentThread(), &created, &exited, &kernel, &user);
+    key = Key(GetCurrentThreadId(), CreationStamp(created));
+  }
+  return key;
+}
+
+// A handle to the thread whose key is `key`, to wait for its end; nullptr
+// if that thread is gone (no thread has its id, or a later thread does).
+absl::StatusOr<HANDLE> OpenHolder(uint64_t key) {
+  const DWORD tid = static_cast<DWORD>(key >> 32);
+  HANDLE thread =
+      OpenThread(SYNCHRONIZE | THREAD_QUERY_LIMITED_INFORMATION, FALSE, tid);
+  if (thread == nullptr) {
+    DWORD err = GetLastError();
+    if (err == ERROR_INVALID_PARAMETER) return nullptr;  // no such thread
+    return Win32Error(err, "OpenThread(mp-lock holder)");
+  }
+  FILETIME created, exited, kernel, user;
+  if (!GetThreadTimes(thread, &created, &exited, &kernel, &user)) {
+    absl::Status s = LastOsError("GetThreadTimes(mp-lock holder)");
+    CloseHandle(thread);
+    return s;
+  }
+  if (Key(tid, CreationStamp(created)) != key) {
+    CloseHandle(thread);
+    return nullptr;  // the id now names a later thread
+  }
+  return thread;
 }
 
 absl::Status ReleasedTooManyTimes() {
@@ -79,137 +125,88 @@ absl::Status ReleasedTooManyTimes() {
       "semaphore or lock released too many times");
 }
 
+absl::Status NotHeld() {
+  return absl::FailedPreconditionError(
+      "cannot release a lock the calling thread does not hold");
+}
+
 }  // namespace
 
 absl::Status RobustMutex::Lock(Deadline deadline) {
-  const uint32_t self = GetCurrentThreadId();
-  uint32_t seen = 0;
+  const uint64_t self = SelfKey();
+  uint64_t seen = 0;
   if (word_.compare_exchange_strong(seen, self, std::memory_order_acquire,
                                     std::memory_order_relaxed)) {
-    return TakeOver(self);
+    return Acquired();
   }
   return LockSlow(self, seen, deadline);
 }
 
-absl::Status RobustMutex::TakeOver(uint32_t self) {
-  bool died = owner_died_.exchange(0) != 0;
-  ProtectHold(self);
-  return died ? OwnerDiedError() : absl::OkStatus();
+absl::Status RobustMutex::Acquired() {
+  return owner_died_.exchange(0) != 0 ? OwnerDiedError() : absl::OkStatus();
 }
 
-void RobustMutex::ProtectHold(uint32_t self) {
-  const uint32_t pid = GetCurrentProcessId();
-  if (kmutex_tid_.load() == self && kmutex_pid_.load() == pid) {
-    return;  // still ours from an earlier hold released by another thread
-  }
-  absl::StatusOr<KernelObjects> objects = ObjectsFor(id_);
-  if (!objects.ok()) return;  // no kernel mutex: an unprotected hold
-  for (int attempt = 0; attempt < 1000; ++attempt) {
-    DWORD rc = WaitForSingleObject(objects->owner, 0);
-    if (rc == WAIT_OBJECT_0 || rc == WAIT_ABANDONED) {
-      // Abandoned here means a stale owner (released by another thread,
-      // then died): the word was free, so nobody died holding *this* hold.
-      kmutex_pid_.store(pid);
-      kmutex_tid_.store(self);
-      return;
-    }
-    if (rc != WAIT_TIMEOUT) return;
-    // Owned by a live thread: a stale owner (recorded: this hold stays
-    // unprotected), or a sleeper that got it for an instant from the last
-    // holder and is about to give it back.
-    if (kmutex_tid_.load() != 0) return;
-    SwitchToThread();
-  }
-}
-
-absl::Status RobustMutex::LockSlow(uint32_t self, uint32_t seen,
+absl::Status RobustMutex::LockSlow(uint64_t self, uint64_t seen,
                                    Deadline deadline) {
-  uint32_t w = seen;
+  uint64_t w = seen;
   for (;;) {
     if (w == 0) {
       if (word_.compare_exchange_weak(w, self, std::memory_order_acquire,
                                       std::memory_order_relaxed)) {
-        return TakeOver(self);
+        return Acquired();
       }
       continue;
     }
     if (deadline.Expired()) return TimeoutError();
-    absl::StatusOr<KernelObjects> objects = ObjectsFor(id_);
-    if (!objects.ok()) return objects.status();
-    waiters_.fetch_add(1);
-    if (word_.load() != w) {
+    absl::StatusOr<HANDLE> sleepers = SleepersFor(id_);
+    if (!sleepers.ok()) return sleepers.status();
+    absl::StatusOr<HANDLE> holder = OpenHolder(w);
+    if (!holder.ok()) return holder.status();
+    bool holder_ended = *holder == nullptr;
+    if (!holder_ended) {
+      waiters_.fetch_add(1);
+      // A release after this check sees waiters_ and wakes a sleeper.
+      if (word_.load() == w) {
+        HANDLE handles[2] = {*sleepers, *holder};
+        DWORD rc = WaitForMultipleObjects(
+            2, handles, FALSE,
+            std::min<DWORD>(deadline.RemainingMillis(INFINITE),
+                            kRecheckMillis));
+        DWORD err = GetLastError();
+        if (rc == WAIT_FAILED) {
+          waiters_.fetch_sub(1);
+          CloseHandle(*holder);
+          return Win32Error(err, "WaitForMultipleObjects(mp-lock)");
+        }
+        holder_ended = rc == WAIT_OBJECT_0 + 1;
+      }
       waiters_.fetch_sub(1);
-      w = word_.load();
-      continue;
+      CloseHandle(*holder);
     }
-    // Watch the holder's kernel mutex too if it owns it: its abandonment is
-    // the news of the holder's death.
-    HANDLE handles[2] = {objects->sleepers, objects->owner};
-    DWORD count = kmutex_tid_.load() == w ? 2 : 1;
-    DWORD rc = WaitForMultipleObjects(count, handles, FALSE,
-                                      deadline.RemainingMillis(INFINITE));
-    DWORD err = GetLastError();
-    waiters_.fetch_sub(1);
-    if (rc == WAIT_OBJECT_0 + 1 || rc == WAIT_ABANDONED_0 + 1) {
-      // This thread owns the kernel mutex now.
-      const uint32_t pid = GetCurrentProcessId();
-      uint32_t holder = w;
-      if (rc == WAIT_ABANDONED_0 + 1 && kmutex_tid_.load() == holder &&
-          word_.compare_exchange_strong(holder, self)) {
-        // The holder died holding it: ours, with the news.
-        kmutex_pid_.store(pid);
-        kmutex_tid_.store(self);
+    if (holder_ended) {
+      // The word still naming the ended thread means it ended holding the
+      // mutex: ours, with the news. The key holds the thread's creation
+      // time, so a later thread with the same id cannot be mistaken for it.
+      uint64_t held = w;
+      if (word_.compare_exchange_strong(held, self,
+                                        std::memory_order_acquire)) {
         owner_died_.store(0);
         return OwnerDiedError();
       }
-      uint32_t free_word = 0;
-      if (word_.compare_exchange_strong(free_word, self)) {
-        // Released meanwhile: take it, keeping the kernel mutex.
-        kmutex_pid_.store(pid);
-        kmutex_tid_.store(self);
-        bool died = owner_died_.exchange(0) != 0;
-        return died ? OwnerDiedError() : absl::OkStatus();
-      }
-      // Not a takeover. Either the mutex's owner was a stale holder that
-      // died, or the holder no longer owns it (the object was made anew):
-      // nobody owns it once we let go, so stop watching it.
-      uint32_t recorded = kmutex_tid_.load();
-      if (recorded != 0 &&
-          (rc == WAIT_ABANDONED_0 + 1 || recorded == word_.load())) {
-        kmutex_tid_.compare_exchange_strong(recorded, 0);
-      }
-      ReleaseMutex(objects->owner);
-    } else if (rc == WAIT_TIMEOUT) {
-      if (deadline.Expired()) return TimeoutError();
-    } else if (rc != WAIT_OBJECT_0) {
-      return Win32Error(err, "WaitForMultipleObjects(mp-lock)");
     }
     w = word_.load();
   }
 }
 
 absl::Status RobustMutex::Unlock(bool owner_died) {
-  const uint32_t self = GetCurrentThreadId();
-  if (word_.load() != self) {
-    return absl::FailedPreconditionError(
-        "cannot release a lock the calling thread does not hold");
-  }
-  return ReleaseHeld(self, owner_died)
-             ? absl::OkStatus()
-             : absl::FailedPreconditionError(
-                   "cannot release a lock the calling thread does not hold");
+  const uint64_t self = SelfKey();
+  if (word_.load() != self) return NotHeld();
+  return ReleaseHeld(self, owner_died) ? absl::OkStatus() : NotHeld();
 }
 
-bool RobustMutex::ReleaseHeld(uint32_t self, bool owner_died) {
-  if (kmutex_tid_.load() == self &&
-      kmutex_pid_.load() == GetCurrentProcessId()) {
-    kmutex_tid_.store(0);
-    kmutex_pid_.store(0);
-    absl::StatusOr<KernelObjects> objects = ObjectsFor(id_);
-    if (objects.ok()) ReleaseMutex(objects->owner);
-  }
+bool RobustMutex::ReleaseHeld(uint64_t self, bool owner_died) {
   if (owner_died) owner_died_.store(1);
-  uint32_t expected = self;
+  uint64_t expected = self;
   if (!word_.compare_exchange_strong(expected, 0, std::memory_order_release,
                                      std::memory_order_relaxed)) {
     return false;  // another thread released it first
@@ -220,15 +217,16 @@ bool RobustMutex::ReleaseHeld(uint32_t self, bool owner_died) {
 
 void RobustMutex::WakeOne() {
   if (waiters_.load() == 0) return;
-  absl::StatusOr<KernelObjects> objects = ObjectsFor(id_);
-  // Cannot fail for a sleeper's semaphore short of handle exhaustion, in
-  // which case the sleeper sees the free word at its deadline.
-  if (objects.ok()) ReleaseSemaphore(objects->sleepers, 1, nullptr);
+  absl::StatusOr<HANDLE> sleepers = SleepersFor(id_);
+  // Cannot fail short of handle exhaustion, and a full semaphore already
+  // holds wake-ups enough; the sleepers' periodic look at the word covers
+  // both.
+  if (sleepers.ok()) ReleaseSemaphore(*sleepers, 1, nullptr);
 }
 
 absl::Status RobustMutex::Release() {
-  const uint32_t self = GetCurrentThreadId();
-  uint32_t w = word_.load();
+  const uint64_t self = SelfKey();
+  uint64_t w = word_.load();
   for (;;) {
     if (w == 0) return ReleasedTooManyTimes();
     if (w == self) {
@@ -236,8 +234,7 @@ absl::Status RobustMutex::Release() {
       w = word_.load();
       continue;
     }
-    // Another thread's hold: free the word; its kernel mutex stays with it
-    // (only its owner can release it).
+    // Another thread's hold (Python's Lock allows it).
     if (word_.compare_exchange_weak(w, 0, std::memory_order_release,
                                     std::memory_order_relaxed)) {
       WakeOne();
@@ -247,7 +244,7 @@ absl::Status RobustMutex::Release() {
 }
 
 bool RobustMutex::HeldByMe() const {
-  return word_.load(std::memory_order_relaxed) == GetCurrentThreadId();
+  return word_.load(std::memory_order_relaxed) == SelfKey();
 }
 
 bool RobustMutex::IsLocked() const {
@@ -255,13 +252,13 @@ bool RobustMutex::IsLocked() const {
 }
 
 bool RobustMutex::PinnedInThisProcess() const {
-  // A thread of this process owns the kernel mutex: keep this process's
-  // handle open, so the object (and its abandonment) outlives the owner.
-  return kmutex_tid_.load() != 0 && kmutex_pid_.load() == GetCurrentProcessId();
+  // A holder's death is read from the word and the thread's handle, not
+  // from anything this process keeps.
+  return false;
 }
 
 absl::Status RobustMutex::AttachInThisProcess() {
-  return ObjectsFor(id_).status();
+  return SleepersFor(id_).status();
 }
 
 void RobustMutex::ForgetInThisProcess() {
