@@ -30,13 +30,19 @@
 //            memory, so the kernel keys it by page, not by address space);
 //            FUTEX_WAIT_BITSET with an absolute CLOCK_MONOTONIC time, the
 //            clock mp::Deadline uses.
-//   Windows  WaitOnAddress only wakes threads of the same process, so each
-//            word gets a kernel semaphore named after a random 64-bit id kept
-//            in the word itself ("Local\mp-wait-<id>", created on the first
-//            Wait). Each process opens it once and caches the handle;
-//            Wake(n) posts min(n, sleepers). A post can outlive its sleeper
-//            (one that timed out meanwhile): the next Wait then returns early,
-//            which the spurious-return rule already covers.
+//   Windows  WaitOnAddress only wakes threads of the same process, so a
+//            sleeper takes a ticket (two counters in the word) and sleeps on
+//            an event of its own, "Local\mp-wait-<id>-<ticket>", where <id>
+//            is a random 64-bit id kept in the word (picked by the first
+//            Wait); Wake(n) signals the oldest n tickets still wanted. The
+//            tickets change under a named kernel mutex of the word, which
+//            each process opens once and caches; the kernel releases it and
+//            the events of a process that dies. Wait() costs a few system
+//            calls more than on Linux, Wake() with nobody asleep the same
+//            one load. A ticket whose sleeper left without its wake-up is
+//            skipped, or hands the wake-up on, so a wake-up never goes to a
+//            thread that is already waiting for the next change (a shared
+//            counting semaphore would let one, and strand a sleeper).
 //   macOS    (plan, not built) macOS 14.4+ has os_sync_wait_on_address /
 //            os_sync_wake_by_address_{any,all} with
 //            OS_SYNC_WAIT_ON_ADDRESS_SHARED and OS_SYNC_WAKE_BY_ADDRESS_SHARED,
@@ -95,7 +101,7 @@ class WaitWord {
   absl::Status Wait(uint32_t expected, Deadline deadline);
 
   // Wakes up to `count` sleepers, or all of them. Nearly free when
-  // nobody sleeps. Fails only if the OS refuses (on Windows: the semaphore
+  // nobody sleeps. Fails only if the OS refuses (on Windows: the mutex
   // could not be opened), in which case sleepers may stay asleep until their
   // deadline.
   absl::Status Wake(uint32_t count);
@@ -108,17 +114,25 @@ class WaitWord {
   }
 
   // Releases what this process holds for the word (the Windows backend's
-  // cached semaphore handle; nothing on Linux). Call it when the memory is
+  // cached mutex handle; nothing on Linux). Call it when the memory is
   // about to be unmapped for good in this process and no thread of it is
-  // waiting; a later Wait() would simply open the semaphore again.
+  // waiting; a later Wait() would simply open the mutex again.
   void ForgetInThisProcess();
 
  private:
   std::atomic<uint32_t> value_;
   std::atomic<uint32_t> waiters_{0};
 #ifdef _WIN32
-  // Names the kernel semaphore; 0 until the first Wait() picks one.
+  // Signals up to `count` tickets from head_, skipping those whose sleeper
+  // left; the caller holds the word's kernel mutex.
+  absl::Status WakeLocked(uint64_t id, uint32_t count);
+
+  // Names the kernel objects; 0 until the first Wait() picks one.
   std::atomic<uint64_t> id_{0};
+  // Sleepers' tickets: [head_, tail_) are not woken yet. Both change only
+  // under the kernel mutex.
+  std::atomic<uint64_t> head_{0};
+  std::atomic<uint64_t> tail_{0};
 #endif
 };
 

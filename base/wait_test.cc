@@ -262,6 +262,48 @@ TEST(WaitWordTest, WakeCountWakesAtLeastThatMany) {
   word.ForgetInThisProcess();
 }
 
+// A barrier of four threads on one word, round after round: the last to
+// arrive bumps the word and wakes the others, who wait for the bump. A
+// wake-up meant for one round's sleepers must not be spent on a thread that
+// is already waiting in the next round: that strands a sleeper for good.
+TEST(WaitWordTest, EveryRoundOfSleepersIsWoken) {
+  constexpr int kThreads = 4;
+  constexpr uint32_t kRounds = 2000;
+  WaitWord word;
+  std::atomic<int> arrived{0};
+  std::atomic<bool> failed{false};
+  auto party = [&] {
+    for (uint32_t round = 0; round < kRounds && !failed.load(); ++round) {
+      if (arrived.fetch_add(1) + 1 == kThreads) {
+        arrived.store(0);
+        word.value().fetch_add(1);
+        // Both kinds of wake-up: all, and exactly the sleepers' number.
+        absl::Status s =
+            round % 2 == 0 ? word.WakeAll() : word.Wake(kThreads - 1);
+        if (!s.ok()) failed = true;
+        continue;
+      }
+      // A round takes microseconds; a stranded sleeper would never wake,
+      // and the test's time limit is a minute.
+      Deadline deadline = Deadline::After(absl::Seconds(20));
+      while (word.value().load() == round && !failed.load()) {
+        if (!word.Wait(round, deadline).ok()) {
+          failed = true;
+          word.WakeAll().IgnoreError();  // let the others see it
+          break;
+        }
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) threads.emplace_back(party);
+  for (std::thread& t : threads) t.join();
+  EXPECT_FALSE(failed.load());
+  EXPECT_EQ(word.value().load(), kRounds);
+  EXPECT_EQ(word.num_waiters(), 0u);
+  word.ForgetInThisProcess();
+}
+
 TEST(WaitWordTest, WokenAcrossProcesses) {
   SharedPage page;
   absl::StatusOr<ChildProcess> child = page.StartChild("wait");

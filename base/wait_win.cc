@@ -1,12 +1,22 @@
-// WaitWord on Windows: a named kernel semaphore per word, since WaitOnAddress
-// cannot wake a thread of another process. The name comes from a random id
-// stored in the word, so every process mapping the word finds the same
-// semaphore without any handle being passed around.
+// WaitWord on Windows, where WaitOnAddress cannot wake a thread of another
+// process. Every sleeper takes a ticket and sleeps on an event of its own,
+// named after the word and the ticket; a waker signals tickets in order. A
+// sleeper that leaves without its wake-up (the word changed first, or its
+// deadline passed) closes its event, which makes a waker skip the ticket, or,
+// if the waker got there first, hands the wake-up on to the next ticket. So
+// no wake-up is ever spent on a thread that did not need it, which a
+// shared counting semaphore cannot promise: a woken thread that waits again
+// at once could take a token meant for a sleeper that had not reached the
+// kernel yet, and that sleeper would stay asleep.
+//
+// The tickets are two counters in the word, changed only under a named
+// kernel mutex of the word. The kernel releases that mutex (and the events)
+// of a process that dies, and the counters are never half-written, so a
+// killed process cannot wedge the word; its tickets are skipped.
 #include <windows.h>
 // windows.h first: bcrypt.h needs its types.
 #include <bcrypt.h>
 
-#include <climits>
 #include <cstdint>
 #include <cwchar>
 
@@ -21,21 +31,20 @@
 namespace mp {
 namespace {
 
-// This process's open semaphores, by word id. Handles stay open until
-// ForgetInThisProcess(): the kernel object lives as long as some process
-// holds it, and a sleeper always holds it (it opened it before announcing
-// itself), so a waker that opens it by name reaches the sleeper's object.
-class SemaphoreCache {
+// This process's handles of the words' mutexes, by word id. They stay open
+// until ForgetInThisProcess().
+class MutexCache {
  public:
   absl::StatusOr<HANDLE> Get(uint64_t id) {
     absl::MutexLock lock(&mu_);
     auto it = handles_.find(id);
     if (it != handles_.end()) return it->second;
-    wchar_t name[40];
-    std::swprintf(name, sizeof name / sizeof name[0], L"Local\\mp-wait-%016llx",
+    wchar_t name[48];
+    std::swprintf(name, sizeof name / sizeof name[0],
+                  L"Local\\mp-wait-%016llx-lock",
                   static_cast<unsigned long long>(id));
-    HANDLE h = CreateSemaphoreW(nullptr, 0, LONG_MAX, name);
-    if (h == nullptr) return LastOsError("CreateSemaphoreW(mp-wait)");
+    HANDLE h = CreateMutexW(nullptr, FALSE, name);
+    if (h == nullptr) return LastOsError("CreateMutexW(mp-wait)");
     handles_.emplace(id, h);
     return h;
   }
@@ -53,9 +62,42 @@ class SemaphoreCache {
   absl::flat_hash_map<uint64_t, HANDLE> handles_ ABSL_GUARDED_BY(mu_);
 };
 
-SemaphoreCache& Cache() {
-  static SemaphoreCache* cache = new SemaphoreCache;
+MutexCache& Cache() {
+  static MutexCache* cache = new MutexCache;
   return *cache;
+}
+
+// Holds a word's kernel mutex. A mutex abandoned by a dead process is ours
+// all the same: what it guards is whole at every instant.
+class ScopedKernelLock {
+ public:
+  static absl::StatusOr<ScopedKernelLock> Acquire(uint64_t id) {
+    absl::StatusOr<HANDLE> mutex = Cache().Get(id);
+    if (!mutex.ok()) return mutex.status();
+    DWORD rc = WaitForSingleObject(*mutex, INFINITE);
+    if (rc != WAIT_OBJECT_0 && rc != WAIT_ABANDONED) {
+      return LastOsError("WaitForSingleObject(mp-wait lock)");
+    }
+    return ScopedKernelLock(*mutex);
+  }
+  ScopedKernelLock(ScopedKernelLock&& other) : mutex_(other.mutex_) {
+    other.mutex_ = nullptr;
+  }
+  ScopedKernelLock& operator=(ScopedKernelLock&&) = delete;
+  ~ScopedKernelLock() {
+    if (mutex_ != nullptr) ReleaseMutex(mutex_);
+  }
+
+ private:
+  explicit ScopedKernelLock(HANDLE mutex) : mutex_(mutex) {}
+  HANDLE mutex_;
+};
+
+void EventName(uint64_t id, uint64_t ticket, wchar_t (&name)[64]) {
+  std::swprintf(name, sizeof name / sizeof name[0],
+                L"Local\\mp-wait-%016llx-%016llx",
+                static_cast<unsigned long long>(id),
+                static_cast<unsigned long long>(ticket));
 }
 
 uint64_t NewId() {
@@ -98,46 +140,91 @@ uint64_t SharedObjectId(std::atomic<uint64_t>& id) {
 absl::Status WaitWord::Wait(uint32_t expected, Deadline deadline) {
   if (value_.load() != expected) return absl::OkStatus();
   if (deadline.Expired()) return TimeoutError();
-  absl::StatusOr<HANDLE> semaphore =
-      Cache().Get(wait_internal::SharedObjectId(id_));
-  if (!semaphore.ok()) return semaphore.status();
-  waiters_.fetch_add(1);
-  if (value_.load() != expected) {
-    waiters_.fetch_sub(1);
-    return absl::OkStatus();
+  const uint64_t id = wait_internal::SharedObjectId(id_);
+  uint64_t ticket;
+  HANDLE event;
+  {
+    // The event exists before the lock is released, so a waker (who takes
+    // the lock) finds one for every ticket that is still wanted.
+    absl::StatusOr<ScopedKernelLock> lock = ScopedKernelLock::Acquire(id);
+    if (!lock.ok()) return lock.status();
+    ticket = tail_.load();
+    wchar_t name[64];
+    EventName(id, ticket, name);
+    event = CreateEventW(nullptr, /*bManualReset=*/TRUE, FALSE, name);
+    if (event == nullptr) return LastOsError("CreateEventW(mp-wait)");
+    tail_.store(ticket + 1);
+    waiters_.fetch_add(1);
   }
-  DWORD rc =
-      WaitForSingleObject(*semaphore, deadline.RemainingMillis(INFINITE));
-  DWORD err = GetLastError();
-  waiters_.fetch_sub(1);
-  switch (rc) {
-    case WAIT_OBJECT_0:
-      return absl::OkStatus();
-    case WAIT_TIMEOUT:
+  // Announced, so a change from now on comes with a wake-up for this ticket
+  // (or a later one, handed on).
+  absl::Status result = absl::OkStatus();
+  bool woken = false;
+  if (value_.load() == expected) {
+    DWORD rc = WaitForSingleObject(event, deadline.RemainingMillis(INFINITE));
+    if (rc == WAIT_OBJECT_0) {
+      woken = true;
+    } else if (rc == WAIT_TIMEOUT) {
       // RemainingMillis rounds up, but only the deadline decides.
-      return deadline.Expired() ? TimeoutError() : absl::OkStatus();
-    default:
-      return Win32Error(err, "WaitForSingleObject(mp-wait)");
+      if (deadline.Expired()) result = TimeoutError();
+    } else {
+      result = LastOsError("WaitForSingleObject(mp-wait)");
+    }
   }
+  if (woken) {
+    CloseHandle(event);
+  } else {
+    absl::StatusOr<ScopedKernelLock> lock = ScopedKernelLock::Acquire(id);
+    // Closed, the event is gone (this process held its only handle besides
+    // a waker's, which lives only under the lock), so no waker picks the
+    // ticket from now on.
+    CloseHandle(event);
+    if (!lock.ok()) {
+      if (result.ok()) result = lock.status();
+    } else if (ticket < head_.load()) {
+      // A waker picked this ticket: hand its wake-up on.
+      absl::Status s = WakeLocked(id, 1);
+      if (result.ok()) result = s;
+    }
+  }
+  waiters_.fetch_sub(1);
+  return result;
+}
+
+absl::Status WaitWord::WakeLocked(uint64_t id, uint32_t count) {
+  uint64_t head = head_.load();
+  const uint64_t tail = tail_.load();
+  absl::Status result = absl::OkStatus();
+  for (uint32_t woken = 0; woken < count && head < tail; ++head) {
+    wchar_t name[64];
+    EventName(id, head, name);
+    HANDLE event = OpenEventW(EVENT_MODIFY_STATE, FALSE, name);
+    if (event == nullptr) {
+      DWORD err = GetLastError();
+      // Its sleeper left without a wake-up (or died): skip it.
+      if (err == ERROR_FILE_NOT_FOUND) continue;
+      if (result.ok()) result = Win32Error(err, "OpenEventW(mp-wait)");
+      continue;
+    }
+    if (SetEvent(event)) {
+      ++woken;
+    } else if (result.ok()) {
+      result = LastOsError("SetEvent(mp-wait)");
+    }
+    CloseHandle(event);
+  }
+  head_.store(head);
+  return result;
 }
 
 absl::Status WaitWord::Wake(uint32_t count) {
-  uint32_t sleepers = waiters_.load();
-  if (count == 0 || sleepers == 0) return absl::OkStatus();
+  if (count == 0 || waiters_.load() == 0) return absl::OkStatus();
   // A sleeper stores the id before announcing itself.
-  uint64_t id = id_.load();
+  const uint64_t id = id_.load();
   if (id == 0) return absl::OkStatus();
-  absl::StatusOr<HANDLE> semaphore = Cache().Get(id);
-  if (!semaphore.ok()) return semaphore.status();
-  uint32_t n = count < sleepers ? count : sleepers;
-  if (n > LONG_MAX) n = LONG_MAX;
-  if (!ReleaseSemaphore(*semaphore, static_cast<LONG>(n), nullptr)) {
-    DWORD err = GetLastError();
-    // Saturated with stale posts: every sleeper will wake anyway.
-    if (err == ERROR_TOO_MANY_POSTS) return absl::OkStatus();
-    return Win32Error(err, "ReleaseSemaphore(mp-wait)");
-  }
-  return absl::OkStatus();
+  absl::StatusOr<ScopedKernelLock> lock = ScopedKernelLock::Acquire(id);
+  if (!lock.ok()) return lock.status();
+  return WakeLocked(id, count);
 }
 
 absl::Status WaitWord::WakeAll() { return Wake(UINT32_MAX); }

@@ -24,10 +24,7 @@ run "$@" || rc=1
 # milliseconds instead of seconds.
 . tools/wine_env.sh
 wineserver -p </dev/null >/dev/null 2>&1 || true
-# One Windows test at a time: under Wine, with tests competing for the two
-# CPUs, //lock:barrier_test's 5-process case can lose a wake-up (a known bug
-# in base/wait_win.cc's token hand-off, open on the lock issue) and hang.
-run --config=mingw --local_test_jobs=1 "$@" || rc=1
+run --config=mingw "$@" || rc=1
 wineserver -k </dev/null >/dev/null 2>&1 || true
 
 passed=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "$LOG")
