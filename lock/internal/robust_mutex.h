@@ -81,7 +81,9 @@ class alignas(64) RobustMutex {
   // Releases a mutex the calling thread holds; kFailedPrecondition if it
   // does not. With `owner_died` the next acquirer gets OwnerDiedError again,
   // for a caller that took the mutex from a dead owner but did not repair
-  // what it guards.
+  // what it guards. The release is an atomic read-modify-write of the word
+  // on every path, so a fence after it may be SeqCstFenceAfterAtomicRmw()
+  // (queue/internal/spin.h), as in Queue's Put.
   absl::Status Unlock(bool owner_died = false);
 
   // Python's Lock.release(): releases the mutex whoever holds it;

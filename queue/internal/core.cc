@@ -473,7 +473,12 @@ absl::Status Core::Append(absl::Span<const absl::string_view> pieces,
   // The commit.
   h_->puts.store(n + 1, std::memory_order_release);
   MP_QUEUE_CRASH_POINT(kCommitted);
-  h_->put_word.value().store(static_cast<uint32_t>(n + 1));
+  // Release only: what orders it before the look at put_sleepers is the
+  // producer lock's release (Put). A sequentially consistent store here
+  // would stall until the lines of the record and of `puts`, which
+  // consumers are reading, were this CPU's again.
+  h_->put_word.value().store(static_cast<uint32_t>(n + 1),
+                             std::memory_order_release);
   MP_QUEUE_CRASH_POINT(kWordUpdated);
   h_->ppos.store(pos + record, std::memory_order_release);
   MP_QUEUE_CRASH_POINT(kPutDone);
@@ -516,6 +521,11 @@ absl::Status Core::Put(absl::Span<const absl::string_view> pieces,
     absl::Status s = Append(pieces, size, n);
     UnlockProducer();
     if (!s.ok()) return s;
+    // Orders the commit (puts, put_word) before the load of put_sleepers: a
+    // consumer announces itself and then looks at puts, so one of the two
+    // sees the other (WaitUntil). The unlock is a read-modify-write of the
+    // lock word on every path (RobustMutex).
+    SeqCstFenceAfterAtomicRmw();
     WakeSleepers(h_->put_word, h_->put_sleepers);
     return absl::OkStatus();
   }
@@ -661,9 +671,9 @@ absl::Status Core::Get(
 absl::Status Core::WaitUntil(WaitWord& word, std::atomic<uint32_t>& sleepers,
                              Deadline deadline,
                              absl::FunctionRef<bool()> ready) {
-  for (int i = 0; i < kSpinPauses; ++i) {
+  for (int i = 0; i < kSpinPauses; i += kPausesPerCheck) {
     if (ready()) return absl::OkStatus();
-    CpuRelax();
+    for (int j = 0; j < kPausesPerCheck; ++j) CpuRelax();
   }
   for (int i = 0; i < kSpinYields; ++i) {
     if (ready()) return absl::OkStatus();
