@@ -401,11 +401,13 @@ TEST_P(RandomKillTest, NothingAcknowledgedIsLost) {
   std::vector<Worker> workers;
   auto start_producer = [&] {
     workers.push_back({Process(RandomProducer, *q, *shm, next_id++), true});
-    ASSERT_TRUE(workers.back().process.Start().ok());
+    absl::Status s = workers.back().process.Start();
+    ASSERT_TRUE(s.ok()) << s;
   };
   auto start_consumer = [&] {
     workers.push_back({Process(RandomConsumer, *q, *shm), false});
-    ASSERT_TRUE(workers.back().process.Start().ok());
+    absl::Status s = workers.back().process.Start();
+    ASSERT_TRUE(s.ok()) << s;
   };
   for (int i = 0; i < 2; ++i) {
     ASSERT_NO_FATAL_FAILURE(start_producer());
