@@ -4,6 +4,8 @@
 
 #include <atomic>
 
+#include "base/internal/cpu_relax.h"
+
 namespace mp {
 namespace queue_internal {
 
@@ -23,13 +25,7 @@ inline constexpr int kPausesPerCheck = 8;
 // item (a sleeper woken on its own CPU preempts the waker at once).
 inline constexpr int kSpinYields = 50;
 
-inline void CpuRelax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield" ::: "memory");
-#endif
-}
+using base_internal::CpuRelax;
 
 // A sequentially consistent fence for a place right after an atomic
 // read-modify-write. On x86-64 every such operation is a locked instruction
