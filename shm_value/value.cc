@@ -16,9 +16,11 @@ using lock_internal::LockHandle;
 using lock_internal::LockState;
 using lock_internal::SharedState;
 
+// The first byte after the lock, in the lock's cache line.
+constexpr size_t kDataStart = offsetof(Header, lock) + sizeof(LockState);
+
 size_t DataOffset(size_t elem_align) {
-  size_t align = elem_align < 64 ? 64 : elem_align;
-  return (sizeof(Header) + align - 1) / align * align;
+  return (kDataStart + elem_align - 1) / elem_align * elem_align;
 }
 
 absl::StatusOr<AnyLock> OwnLock(const SharedState<Header>& state) {
@@ -95,7 +97,7 @@ absl::Status Block::Decode(Decoder& d, absl::string_view what, uint32_t magic,
     return DecodeError(absl::StrCat(what, ": elements of ", h->elem_size,
                                     " bytes, not ", elem_size));
   }
-  if (h->data_offset < sizeof(Header) || h->data_offset % elem_align != 0 ||
+  if (h->data_offset < kDataStart || h->data_offset % elem_align != 0 ||
       h->data_offset > available ||
       h->length > (available - h->data_offset) / elem_size) {
     return DecodeError(absl::StrCat(what, ": bad layout"));

@@ -71,9 +71,11 @@ struct alignas(64) Header {
   uint32_t elem_size = 0;
   uint64_t length = 0;
   uint64_t data_offset = 0;
-  // The value's own RLock, when it has one.
-  uint32_t own_lock = 0;
-  lock_internal::LockState lock;
+  uint32_t own_lock = 0;  // 1: `lock` is the elements' own RLock
+  // Its own cache line, where the data starts too (at kDataStart, rounded
+  // up to the elements' alignment): a Value<int> changing hands between
+  // two CPUs under its lock moves one line.
+  alignas(64) lock_internal::LockState lock;
 
   absl::Status AttachInThisProcess() { return lock.AttachInThisProcess(); }
   bool PinnedInThisProcess() const { return lock.PinnedInThisProcess(); }

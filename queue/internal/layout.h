@@ -119,7 +119,7 @@ struct alignas(64) Header {
                        // open it as a queue of another type
 
   // Producer side: changed only under producer_lock.
-  lock_internal::RobustMutex producer_lock;
+  alignas(64) lock_internal::RobustMutex producer_lock;
   alignas(64) std::atomic<uint64_t> ppos;  // where the next record goes
   // A segment taken from a free list or the bump pointer and not linked
   // into the chain yet (see Core::RepairProducer).
@@ -151,7 +151,7 @@ struct alignas(64) Header {
   // Held by a consumer while it copies out an item of kLockedItem bytes or
   // more, so that big items are not copied by every waiting consumer at
   // once (small ones are copied speculatively and claimed by the CAS).
-  lock_internal::RobustMutex big_item_lock;
+  alignas(64) lock_internal::RobustMutex big_item_lock;
 
   // JoinableQueue: task_done() calls so far; Join() sleeps on done_word.
   alignas(64) std::atomic<uint64_t> dones;
