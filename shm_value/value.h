@@ -72,9 +72,10 @@ struct alignas(64) Header {
   uint64_t length = 0;
   uint64_t data_offset = 0;
   uint32_t own_lock = 0;  // 1: `lock` is the elements' own RLock
-  // Its own cache line, where the data starts too (at kDataStart, rounded
-  // up to the elements' alignment): a Value<int> changing hands between
-  // two CPUs under its lock moves one line.
+  // Its own cache line, where the data starts too, right after it (in this
+  // struct's tail padding, which nothing here writes), rounded up to the
+  // elements' alignment: a Value<int> changing hands between two CPUs
+  // under its lock moves one line.
   alignas(64) lock_internal::LockState lock;
 
   absl::Status AttachInThisProcess() { return lock.AttachInThisProcess(); }

@@ -5,6 +5,7 @@
 #include "shm_value/value.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <thread>
 #include <vector>
 
@@ -146,6 +147,20 @@ TEST(ValueTest, GetObjAndGetLockAsInCPython) {
   EXPECT_EQ(empty.Set(1).code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(Value<int>::Create(1, AnyLock()).status().code(),
             absl::StatusCode::kFailedPrecondition);
+}
+
+// Taking the lock and changing the value touch one cache line, so a hand-over
+// between processes on two CPUs moves one line.
+TEST(ValueTest, SmallValueSharesItsOwnLocksCacheLine) {
+  absl::StatusOr<Value<double>> v = Value<double>::Create(1.5);
+  ASSERT_TRUE(v.ok()) << v.status();
+  const uintptr_t lock =
+      reinterpret_cast<uintptr_t>(&v->get_lock().handle().state()->mutex);
+  const uintptr_t data = reinterpret_cast<uintptr_t>(v->get_obj());
+  EXPECT_EQ(lock / 64, data / 64);
+  EXPECT_EQ(lock / 64, (data + sizeof(double) - 1) / 64);
+  EXPECT_EQ(data % alignof(double), 0u);
+  EXPECT_EQ(*v->Get(), 1.5);
 }
 
 TEST(ValueTest, RawValueHasNoLock) {
