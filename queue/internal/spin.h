@@ -9,8 +9,8 @@
 namespace mp {
 namespace queue_internal {
 
-// How many times a waiter re-checks its condition, pausing in between,
-// before it sleeps. Across CPUs a hand-off seen while spinning costs well
+// How many pauses a waiter spends re-checking its condition before it
+// yields and then sleeps. Across CPUs a hand-off seen while spinning costs well
 // under a microsecond, a sleeper woken by the kernel 20-30 us on a VM; a
 // PAUSE costs about 50 ns there, so this spins for some microseconds.
 inline constexpr int kSpinPauses = 100;
