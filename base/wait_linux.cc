@@ -8,6 +8,7 @@
 #include <climits>
 #include <cstdint>
 
+#include "base/internal/wait_os.h"
 #include "base/os_error.h"
 #include "base/status.h"
 #include "base/wait.h"

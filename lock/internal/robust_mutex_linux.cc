@@ -17,9 +17,9 @@
 #include <cstring>
 
 #include "base/internal/cpu_relax.h"
+#include "base/internal/wait_os.h"
 #include "base/os_error.h"
 #include "base/status.h"
-#include "base/wait.h"
 #include "lock/internal/robust_mutex.h"
 
 namespace mp {

@@ -12,9 +12,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "base/internal/wait_os.h"
 #include "base/os_error.h"
 #include "base/status.h"
-#include "base/wait.h"
 #include "lock/internal/robust_mutex.h"
 
 namespace mp {
