@@ -41,6 +41,8 @@ struct EventState {
 
 }  // namespace lock_internal
 
+class EventTestPeer;
+
 class Event {
  public:
   // No event; every call fails with kFailedPrecondition.
@@ -63,6 +65,7 @@ class Event {
   friend absl::Status MpDecode(Decoder& d, Event& event);
 
  private:
+  friend class EventTestPeer;
   explicit Event(lock_internal::SharedState<lock_internal::EventState> s)
       : state_(std::move(s)) {}
   lock_internal::SharedState<lock_internal::EventState> state_;

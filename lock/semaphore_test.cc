@@ -202,6 +202,18 @@ TEST(SemaphoreTest, DecodeChecksTheKind) {
 
 // ---- Event ------------------------------------------------------------------
 
+}  // namespace
+
+class EventTestPeer {
+ public:
+  // Threads of every process inside Wait() on `event` right now.
+  static uint32_t Waiters(const Event& event) {
+    return event.state_->flag.num_waiters();
+  }
+};
+
+namespace {
+
 TEST(EventTest, CPythonSequence) {
   absl::StatusOr<Event> event = Event::Create();
   ASSERT_TRUE(event.ok()) << event.status();
@@ -233,8 +245,11 @@ TEST(EventTest, SetWakesEveryWaitingProcessAndThread) {
   absl::StatusOr<Event> event = Event::Create();
   ASSERT_TRUE(event.ok());
   std::vector<absl::StatusOr<ChildProcess>> children;
-  for (int i = 0; i < 3; ++i)
+  uint32_t started = 0;
+  for (int i = 0; i < 3; ++i) {
     children.push_back(SpawnChild("event_wait", *event));
+    if (children.back().ok()) ++started;  // ExitCode() reports the others
+  }
   std::vector<std::thread> threads;
   std::atomic<int> woken{0};
   for (int i = 0; i < 3; ++i) {
@@ -242,6 +257,13 @@ TEST(EventTest, SetWakesEveryWaitingProcessAndThread) {
       if (event->Wait(absl::Seconds(60)).ok()) woken.fetch_add(1);
     });
   }
+  // Set only once all six are inside Wait(), so that it has sleepers to
+  // wake rather than a flag they would find already set.
+  Deadline deadline = Deadline::After(absl::Seconds(60));
+  while (EventTestPeer::Waiters(*event) < started + 3 && !deadline.Expired()) {
+    std::this_thread::yield();
+  }
+  EXPECT_EQ(EventTestPeer::Waiters(*event), started + 3);
   ASSERT_TRUE(event->Set().ok());
   for (std::thread& t : threads) t.join();
   for (auto& c : children) EXPECT_EQ(ExitCode(c), 0);
