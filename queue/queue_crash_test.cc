@@ -412,7 +412,7 @@ TEST_P(RandomKillTest, NothingAcknowledgedIsLost) {
   };
   // Up to three tries per worker: under Wine, CreateProcessW now and then
   // fails with ERROR_INTERNAL_ERROR while other workers are being killed
-  // (once in about thirty runs). This test is about the queue; a start
+  // (twice in some thirty runs here). This test is about the queue; a start
   // that keeps failing still fails it.
   auto start_worker = [&](auto make_process, bool producer) {
     absl::Status s;
