@@ -263,6 +263,13 @@ class BasicQueue {
   }
 
   bool DoEmpty() const { return state_ == nullptr || state_->core->Empty(); }
+  int64_t DoQsize() const {
+    return state_ == nullptr ? 0 : static_cast<int64_t>(state_->core->Qsize());
+  }
+  bool DoFull() const { return state_ != nullptr && state_->core->Full(); }
+  int64_t DoMaxsize() const {
+    return state_ == nullptr ? 0 : state_->core->maxsize();
+  }
 
   absl::Status DoClose() {
     if (state_ == nullptr) return absl::OkStatus();
@@ -331,19 +338,11 @@ class Queue
   absl::StatusOr<T> GetNowait() { return Get(absl::ZeroDuration()); }
 
   // The number of items in the queue, exactly.
-  int64_t Qsize() const {
-    return this->state_ == nullptr
-               ? 0
-               : static_cast<int64_t>(this->state_->core->Qsize());
-  }
+  int64_t Qsize() const { return this->DoQsize(); }
   bool Empty() const { return this->DoEmpty(); }
-  bool Full() const {
-    return this->state_ != nullptr && this->state_->core->Full();
-  }
+  bool Full() const { return this->DoFull(); }
   // 0 for an unbounded queue.
-  int64_t maxsize() const {
-    return this->state_ == nullptr ? 0 : this->state_->core->maxsize();
-  }
+  int64_t maxsize() const { return this->DoMaxsize(); }
 
   // No more Put or Get through this queue in this process.
   absl::Status Close() { return this->DoClose(); }
@@ -425,18 +424,10 @@ class JoinableQueue
     return this->DoGet(timeout, "JoinableQueue.Get");
   }
   absl::StatusOr<T> GetNowait() { return Get(absl::ZeroDuration()); }
-  int64_t Qsize() const {
-    return this->state_ == nullptr
-               ? 0
-               : static_cast<int64_t>(this->state_->core->Qsize());
-  }
+  int64_t Qsize() const { return this->DoQsize(); }
   bool Empty() const { return this->DoEmpty(); }
-  bool Full() const {
-    return this->state_ != nullptr && this->state_->core->Full();
-  }
-  int64_t maxsize() const {
-    return this->state_ == nullptr ? 0 : this->state_->core->maxsize();
-  }
+  bool Full() const { return this->DoFull(); }
+  int64_t maxsize() const { return this->DoMaxsize(); }
   absl::Status Close() { return this->DoClose(); }
 
   // Marks one item gotten from the queue as finished. More calls than
