@@ -351,6 +351,29 @@ TEST(PipeForkTest, SixtyFourMessagesWaitWithoutAReader) {
   }
 }
 
+// A 256 KiB message is more than a socketpair holds by default (208 KiB of
+// send buffer, less the kernel's overhead); Pipe() asks for a larger buffer,
+// so the send completes before the reader reads.
+TEST(PipeForkTest, QuarterMebibyteMessageWaitsWithoutAReader) {
+  auto [reader, writer] = MakePipe(/*duplex=*/true);
+  auto [sent_r, sent_w] = MakePipe(/*duplex=*/false);
+  const std::string message(256 << 10, 'q');
+  pid_t child = Fork([&, &reader = reader, &writer = writer, &sent_w = sent_w] {
+    reader.Close().IgnoreError();
+    if (!writer.SendBytes(message).ok()) return 2;
+    return sent_w.SendBytes("sent").ok() ? 0 : 3;
+  });
+  ASSERT_TRUE(writer.Close().ok());
+  ASSERT_TRUE(sent_w.Close().ok());
+  // A send that needs the reader never reports; a minute is ample slack.
+  absl::StatusOr<bool> sent = sent_r.Poll(absl::Minutes(1));
+  ASSERT_TRUE(sent.ok()) << sent.status();
+  EXPECT_TRUE(*sent) << "the send waited for the reader";
+  if (!*sent) kill(child, SIGKILL);
+  EXPECT_EQ(*reader.RecvBytes(), message);
+  EXPECT_EQ(Reap(child), 0);
+}
+
 // SIGPIPE, in children so each starts from a known disposition.
 volatile sig_atomic_t user_handler_calls = 0;
 void CountingHandler(int) { user_handler_calls = user_handler_calls + 1; }

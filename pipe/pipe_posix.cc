@@ -39,6 +39,15 @@ constexpr size_t kBulkPacket = 9;
 // Each packet takes a page of the pipe's buffer: 256 KiB lets 64 messages
 // wait unread before a send blocks (a pipe's default, 64 KiB, only 16).
 constexpr int kPacketPipeSize = 256 << 10;
+// The send buffer each end of the bulk socketpair asks for (a Unix stream
+// socket charges what waits unread to the sender's buffer alone). With the
+// default (208 KiB) a 1 MiB message takes five rounds of the writer filling the
+// buffer and sleeping until the reader drains it; with more in flight each side
+// sleeps less often, and a 1 MiB stream runs at twice the default socketpair's
+// rate. The kernel caps the request at net.core.wmem_max (208 KiB on a
+// stock system, which still doubles the buffer: Linux doubles what it is
+// given, for its own overhead).
+constexpr int kBulkBufferSize = 512 << 10;
 
 // The peer's end is gone: Python's BrokenPipeError.
 absl::Status BrokenPipe() { return ErrnoError(EPIPE, "Connection.SendBytes"); }
@@ -351,6 +360,11 @@ absl::StatusOr<std::pair<Connection, Connection>> Pipe(bool duplex) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
     return LastOsError("socketpair");
+  }
+  for (int fd : sv) {
+    // Best effort, as the packet pipe's size: a refusal keeps the default.
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &kBulkBufferSize,
+               sizeof kBulkBufferSize);
   }
   // Python's order: the first end reads (and in duplex also writes).
   Connection first(std::move(forth[0]), /*readable=*/true, duplex);
