@@ -12,8 +12,8 @@ namespace queue_internal {
 // How many pauses a waiter spends re-checking its condition before it
 // yields and then sleeps. Across CPUs a hand-off seen while spinning costs well
 // under a microsecond, a sleeper woken by the kernel 20-30 us on a VM; a
-// PAUSE costs 25-50 ns (25 on this project's EPYC VM, about 45 on recent
-// Intel cores), so this spins for some microseconds.
+// PAUSE costs 25 ns on this project's EPYC VM (Intel documents about 140
+// cycles since Skylake, some 45 ns), so this spins for some microseconds.
 inline constexpr int kSpinPauses = 100;
 // It re-checks only every so many pauses (0.8-1.5 us): each look at the
 // other side's line takes it away from the other CPU, whose next store then
