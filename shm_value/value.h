@@ -136,26 +136,73 @@ class Block {
 
 absl::Status OutOfRange(size_t index, size_t length);
 
-// A new segment of the kind `magic` for `length` elements of T, starting
-// with a copy of `initial` (zeros after it).
-template <typename T>
-absl::StatusOr<Block> NewBlock(uint32_t magic, size_t length,
-                               absl::Span<const T> initial, Locking locking,
-                               AnyLock lock) {
-  absl::StatusOr<Block> b = Block::Create(magic, sizeof(T), alignof(T), length,
-                                          locking, std::move(lock));
-  if (b.ok() && !initial.empty()) {
-    std::memcpy(b->data(), initial.data(), initial.size() * sizeof(T));
+// The four kinds of segment: what a handle checks before it maps one, and
+// the name its errors use.
+struct ValueKind {
+  static constexpr uint32_t kMagic = Header::kValueMagic;
+  static constexpr absl::string_view kName = "Value";
+};
+struct RawValueKind {
+  static constexpr uint32_t kMagic = Header::kRawValueMagic;
+  static constexpr absl::string_view kName = "RawValue";
+};
+struct ArrayKind {
+  static constexpr uint32_t kMagic = Header::kArrayMagic;
+  static constexpr absl::string_view kName = "Array";
+};
+struct RawArrayKind {
+  static constexpr uint32_t kMagic = Header::kRawArrayMagic;
+  static constexpr absl::string_view kName = "RawArray";
+};
+
+// What Value, RawValue, Array and RawArray (`Derived`) share: a Block of T
+// of one `Kind`, made with a copy of some initial elements, and passed to
+// other processes as a Process argument.
+template <typename Derived, typename T, typename Kind>
+class TypedBlock {
+ public:
+  bool valid() const { return block_.valid(); }
+
+  friend void MpEncode(Encoder& e, const Derived& v) {
+    static_cast<const TypedBlock&>(v).block_.Encode(e, Kind::kName);
   }
-  return b;
-}
+  friend absl::Status MpDecode(Decoder& d, Derived& v) {
+    return Block::Decode(d, Kind::kName, Kind::kMagic, sizeof(T), alignof(T),
+                         &static_cast<TypedBlock&>(v).block_);
+  }
+
+ protected:
+  // `length` elements: a copy of `initial`, zeros after it.
+  static absl::StatusOr<Derived> Make(size_t length,
+                                      absl::Span<const T> initial,
+                                      Locking locking, AnyLock lock) {
+    absl::StatusOr<Block> b = Block::Create(Kind::kMagic, sizeof(T), alignof(T),
+                                            length, locking, std::move(lock));
+    if (!b.ok()) return b.status();
+    if (!initial.empty()) {
+      std::memcpy(b->data(), initial.data(), initial.size() * sizeof(T));
+    }
+    Derived out;
+    static_cast<TypedBlock&>(out).block_ = *std::move(b);
+    return out;
+  }
+
+  T* ptr() const { return static_cast<T*>(block_.data()); }
+
+  Block block_;
+};
 
 }  // namespace value_internal
 
 template <typename T>
-class Value {
+class Value : public value_internal::TypedBlock<Value<T>, T,
+                                                value_internal::ValueKind> {
   static_assert(std::is_trivially_copyable_v<T>,
                 "mp::Value<T> needs a trivially copyable T");
+  using Base =
+      value_internal::TypedBlock<Value<T>, T, value_internal::ValueKind>;
+  using Base::block_;
+  using Base::ptr;
 
  public:
   // No value; every call fails with kFailedPrecondition.
@@ -163,12 +210,14 @@ class Value {
 
   // A value holding `initial`, with its own RLock.
   static absl::StatusOr<Value> Create(const T& initial = T{}) {
-    return Make(initial, value_internal::Locking::kOwn, AnyLock());
+    return Base::Make(1, {&initial, 1}, value_internal::Locking::kOwn,
+                      AnyLock());
   }
   // A value holding `initial`, guarded by `lock` (a Lock or an RLock).
   static absl::StatusOr<Value> Create(const T& initial, AnyLock lock) {
     if (!lock.valid()) return lock_internal::NotInitialized("Value's lock");
-    return Make(initial, value_internal::Locking::kGiven, std::move(lock));
+    return Base::Make(1, {&initial, 1}, value_internal::Locking::kGiven,
+                      std::move(lock));
   }
 
   // The value, read under the lock.
@@ -202,108 +251,80 @@ class Value {
   // (get_obj()).
   const AnyLock& get_lock() const { return block_.lock(); }
   T* get_obj() const { return ptr(); }
-  bool valid() const { return block_.valid(); }
-
-  friend void MpEncode(Encoder& e, const Value& v) {
-    v.block_.Encode(e, "Value");
-  }
-  friend absl::Status MpDecode(Decoder& d, Value& v) {
-    return value_internal::Block::Decode(d, "Value",
-                                         value_internal::Header::kValueMagic,
-                                         sizeof(T), alignof(T), &v.block_);
-  }
-
- private:
-  explicit Value(value_internal::Block b) : block_(std::move(b)) {}
-  static absl::StatusOr<Value> Make(const T& initial,
-                                    value_internal::Locking locking,
-                                    AnyLock lock) {
-    absl::StatusOr<value_internal::Block> b =
-        value_internal::NewBlock<T>(value_internal::Header::kValueMagic, 1,
-                                    {&initial, 1}, locking, std::move(lock));
-    if (!b.ok()) return b.status();
-    return Value(*std::move(b));
-  }
-  T* ptr() const { return static_cast<T*>(block_.data()); }
-
-  value_internal::Block block_;
 };
 
 template <typename T>
-class RawValue {
+class RawValue
+    : public value_internal::TypedBlock<RawValue<T>, T,
+                                        value_internal::RawValueKind> {
   static_assert(std::is_trivially_copyable_v<T>,
                 "mp::RawValue<T> needs a trivially copyable T");
+  using Base =
+      value_internal::TypedBlock<RawValue<T>, T, value_internal::RawValueKind>;
+  using Base::ptr;
 
  public:
+  using Base::valid;
+
   RawValue() = default;
 
   // A value holding `initial`, without a lock.
   static absl::StatusOr<RawValue> Create(const T& initial = T{}) {
-    absl::StatusOr<value_internal::Block> b = value_internal::NewBlock<T>(
-        value_internal::Header::kRawValueMagic, 1, {&initial, 1},
-        value_internal::Locking::kNone, AnyLock());
-    if (!b.ok()) return b.status();
-    return RawValue(*std::move(b));
+    return Base::Make(1, {&initial, 1}, value_internal::Locking::kNone,
+                      AnyLock());
   }
 
   // No lock: a concurrent writer can tear a T wider than one atomic store.
   // An empty RawValue reads as T{} and ignores writes.
   T Get() const {
     T out{};
-    if (valid()) std::memcpy(&out, get_obj(), sizeof(T));
+    if (valid()) std::memcpy(&out, ptr(), sizeof(T));
     return out;
   }
   void Set(const T& value) {
-    if (valid()) std::memcpy(get_obj(), &value, sizeof(T));
+    if (valid()) std::memcpy(ptr(), &value, sizeof(T));
   }
-  T* get_obj() const { return static_cast<T*>(block_.data()); }
-  bool valid() const { return block_.valid(); }
-
-  friend void MpEncode(Encoder& e, const RawValue& v) {
-    v.block_.Encode(e, "RawValue");
-  }
-  friend absl::Status MpDecode(Decoder& d, RawValue& v) {
-    return value_internal::Block::Decode(d, "RawValue",
-                                         value_internal::Header::kRawValueMagic,
-                                         sizeof(T), alignof(T), &v.block_);
-  }
-
- private:
-  explicit RawValue(value_internal::Block b) : block_(std::move(b)) {}
-
-  value_internal::Block block_;
+  T* get_obj() const { return ptr(); }
 };
 
 template <typename T>
-class Array {
+class Array : public value_internal::TypedBlock<Array<T>, T,
+                                                value_internal::ArrayKind> {
   static_assert(std::is_trivially_copyable_v<T>,
                 "mp::Array<T> needs a trivially copyable T");
+  using Base =
+      value_internal::TypedBlock<Array<T>, T, value_internal::ArrayKind>;
+  using Base::block_;
+  using Base::ptr;
 
  public:
+  using Base::valid;
+
   // No array; every call fails with kFailedPrecondition.
   Array() = default;
 
   // `length` zero-filled elements / a copy of `values`, with their own RLock
   // or guarded by `lock`.
   static absl::StatusOr<Array> Create(size_t length) {
-    return Make(length, {}, value_internal::Locking::kOwn, AnyLock());
+    return Base::Make(length, {}, value_internal::Locking::kOwn, AnyLock());
   }
   static absl::StatusOr<Array> Create(absl::Span<const T> values) {
-    return Make(values.size(), values, value_internal::Locking::kOwn,
-                AnyLock());
+    return Base::Make(values.size(), values, value_internal::Locking::kOwn,
+                      AnyLock());
   }
   static absl::StatusOr<Array> Create(std::initializer_list<T> values) {
     return Create(absl::Span<const T>(values.begin(), values.size()));
   }
   static absl::StatusOr<Array> Create(size_t length, AnyLock lock) {
     if (!lock.valid()) return lock_internal::NotInitialized("Array's lock");
-    return Make(length, {}, value_internal::Locking::kGiven, std::move(lock));
+    return Base::Make(length, {}, value_internal::Locking::kGiven,
+                      std::move(lock));
   }
   static absl::StatusOr<Array> Create(absl::Span<const T> values,
                                       AnyLock lock) {
     if (!lock.valid()) return lock_internal::NotInitialized("Array's lock");
-    return Make(values.size(), values, value_internal::Locking::kGiven,
-                std::move(lock));
+    return Base::Make(values.size(), values, value_internal::Locking::kGiven,
+                      std::move(lock));
   }
 
   // Python's len().
@@ -362,50 +383,33 @@ class Array {
 
   const AnyLock& get_lock() const { return block_.lock(); }
   absl::Span<T> get_obj() const { return absl::Span<T>(ptr(), size()); }
-  bool valid() const { return block_.valid(); }
-
-  friend void MpEncode(Encoder& e, const Array& a) {
-    a.block_.Encode(e, "Array");
-  }
-  friend absl::Status MpDecode(Decoder& d, Array& a) {
-    return value_internal::Block::Decode(d, "Array",
-                                         value_internal::Header::kArrayMagic,
-                                         sizeof(T), alignof(T), &a.block_);
-  }
-
- private:
-  explicit Array(value_internal::Block b) : block_(std::move(b)) {}
-  static absl::StatusOr<Array> Make(size_t length, absl::Span<const T> values,
-                                    value_internal::Locking locking,
-                                    AnyLock lock) {
-    absl::StatusOr<value_internal::Block> b =
-        value_internal::NewBlock<T>(value_internal::Header::kArrayMagic, length,
-                                    values, locking, std::move(lock));
-    if (!b.ok()) return b.status();
-    return Array(*std::move(b));
-  }
-  T* ptr() const { return static_cast<T*>(block_.data()); }
-
-  value_internal::Block block_;
 };
 
 template <typename T>
-class RawArray {
+class RawArray
+    : public value_internal::TypedBlock<RawArray<T>, T,
+                                        value_internal::RawArrayKind> {
   static_assert(std::is_trivially_copyable_v<T>,
                 "mp::RawArray<T> needs a trivially copyable T");
+  using Base =
+      value_internal::TypedBlock<RawArray<T>, T, value_internal::RawArrayKind>;
+  using Base::block_;
+  using Base::ptr;
 
  public:
+  using Base::valid;
+
   RawArray() = default;
 
   static absl::StatusOr<RawArray> Create(size_t length) {
-    return Make(length, {});
+    return Base::Make(length, {}, value_internal::Locking::kNone, AnyLock());
   }
   static absl::StatusOr<RawArray> Create(absl::Span<const T> values) {
-    return Make(values.size(), values);
+    return Base::Make(values.size(), values, value_internal::Locking::kNone,
+                      AnyLock());
   }
   static absl::StatusOr<RawArray> Create(std::initializer_list<T> values) {
-    return Make(values.size(),
-                absl::Span<const T>(values.begin(), values.size()));
+    return Create(absl::Span<const T>(values.begin(), values.size()));
   }
 
   size_t size() const { return block_.length(); }
@@ -424,30 +428,6 @@ class RawArray {
     return absl::OkStatus();
   }
   absl::Span<T> get_obj() const { return absl::Span<T>(ptr(), size()); }
-  bool valid() const { return block_.valid(); }
-
-  friend void MpEncode(Encoder& e, const RawArray& a) {
-    a.block_.Encode(e, "RawArray");
-  }
-  friend absl::Status MpDecode(Decoder& d, RawArray& a) {
-    return value_internal::Block::Decode(d, "RawArray",
-                                         value_internal::Header::kRawArrayMagic,
-                                         sizeof(T), alignof(T), &a.block_);
-  }
-
- private:
-  explicit RawArray(value_internal::Block b) : block_(std::move(b)) {}
-  static absl::StatusOr<RawArray> Make(size_t length,
-                                       absl::Span<const T> values) {
-    absl::StatusOr<value_internal::Block> b = value_internal::NewBlock<T>(
-        value_internal::Header::kRawArrayMagic, length, values,
-        value_internal::Locking::kNone, AnyLock());
-    if (!b.ok()) return b.status();
-    return RawArray(*std::move(b));
-  }
-  T* ptr() const { return static_cast<T*>(block_.data()); }
-
-  value_internal::Block block_;
 };
 
 }  // namespace mp
