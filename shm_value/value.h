@@ -136,38 +136,33 @@ class Block {
 
 absl::Status OutOfRange(size_t index, size_t length);
 
-// The four kinds of segment: what a handle checks before it maps one, and
-// the name its errors use.
-struct ValueKind {
-  static constexpr uint32_t kMagic = Header::kValueMagic;
-  static constexpr absl::string_view kName = "Value";
-};
-struct RawValueKind {
-  static constexpr uint32_t kMagic = Header::kRawValueMagic;
-  static constexpr absl::string_view kName = "RawValue";
-};
-struct ArrayKind {
-  static constexpr uint32_t kMagic = Header::kArrayMagic;
-  static constexpr absl::string_view kName = "Array";
-};
-struct RawArrayKind {
-  static constexpr uint32_t kMagic = Header::kRawArrayMagic;
-  static constexpr absl::string_view kName = "RawArray";
-};
+// The name a kind of segment (`magic`) goes by in errors.
+constexpr absl::string_view KindName(uint32_t magic) {
+  switch (magic) {
+    case Header::kValueMagic:
+      return "Value";
+    case Header::kRawValueMagic:
+      return "RawValue";
+    case Header::kArrayMagic:
+      return "Array";
+    default:
+      return "RawArray";
+  }
+}
 
 // What Value, RawValue, Array and RawArray (`Derived`) share: a Block of T
-// of one `Kind`, made with a copy of some initial elements, and passed to
-// other processes as a Process argument.
-template <typename Derived, typename T, typename Kind>
+// of one kind (`kMagic`), made with a copy of some initial elements, and
+// passed to other processes as a Process argument.
+template <typename Derived, typename T, uint32_t kMagic>
 class TypedBlock {
  public:
   bool valid() const { return block_.valid(); }
 
   friend void MpEncode(Encoder& e, const Derived& v) {
-    static_cast<const TypedBlock&>(v).block_.Encode(e, Kind::kName);
+    static_cast<const TypedBlock&>(v).block_.Encode(e, KindName(kMagic));
   }
   friend absl::Status MpDecode(Decoder& d, Derived& v) {
-    return Block::Decode(d, Kind::kName, Kind::kMagic, sizeof(T), alignof(T),
+    return Block::Decode(d, KindName(kMagic), kMagic, sizeof(T), alignof(T),
                          &static_cast<TypedBlock&>(v).block_);
   }
 
@@ -176,7 +171,7 @@ class TypedBlock {
   static absl::StatusOr<Derived> Make(size_t length,
                                       absl::Span<const T> initial,
                                       Locking locking, AnyLock lock) {
-    absl::StatusOr<Block> b = Block::Create(Kind::kMagic, sizeof(T), alignof(T),
+    absl::StatusOr<Block> b = Block::Create(kMagic, sizeof(T), alignof(T),
                                             length, locking, std::move(lock));
     if (!b.ok()) return b.status();
     if (!initial.empty()) {
@@ -195,12 +190,13 @@ class TypedBlock {
 }  // namespace value_internal
 
 template <typename T>
-class Value : public value_internal::TypedBlock<Value<T>, T,
-                                                value_internal::ValueKind> {
+class Value
+    : public value_internal::TypedBlock<Value<T>, T,
+                                        value_internal::Header::kValueMagic> {
   static_assert(std::is_trivially_copyable_v<T>,
                 "mp::Value<T> needs a trivially copyable T");
-  using Base =
-      value_internal::TypedBlock<Value<T>, T, value_internal::ValueKind>;
+  using Base = value_internal::TypedBlock<Value<T>, T,
+                                          value_internal::Header::kValueMagic>;
   using Base::block_;
   using Base::ptr;
 
@@ -254,13 +250,13 @@ class Value : public value_internal::TypedBlock<Value<T>, T,
 };
 
 template <typename T>
-class RawValue
-    : public value_internal::TypedBlock<RawValue<T>, T,
-                                        value_internal::RawValueKind> {
+class RawValue : public value_internal::TypedBlock<
+                     RawValue<T>, T, value_internal::Header::kRawValueMagic> {
   static_assert(std::is_trivially_copyable_v<T>,
                 "mp::RawValue<T> needs a trivially copyable T");
   using Base =
-      value_internal::TypedBlock<RawValue<T>, T, value_internal::RawValueKind>;
+      value_internal::TypedBlock<RawValue<T>, T,
+                                 value_internal::Header::kRawValueMagic>;
   using Base::ptr;
 
  public:
@@ -288,12 +284,13 @@ class RawValue
 };
 
 template <typename T>
-class Array : public value_internal::TypedBlock<Array<T>, T,
-                                                value_internal::ArrayKind> {
+class Array
+    : public value_internal::TypedBlock<Array<T>, T,
+                                        value_internal::Header::kArrayMagic> {
   static_assert(std::is_trivially_copyable_v<T>,
                 "mp::Array<T> needs a trivially copyable T");
-  using Base =
-      value_internal::TypedBlock<Array<T>, T, value_internal::ArrayKind>;
+  using Base = value_internal::TypedBlock<Array<T>, T,
+                                          value_internal::Header::kArrayMagic>;
   using Base::block_;
   using Base::ptr;
 
@@ -386,13 +383,13 @@ class Array : public value_internal::TypedBlock<Array<T>, T,
 };
 
 template <typename T>
-class RawArray
-    : public value_internal::TypedBlock<RawArray<T>, T,
-                                        value_internal::RawArrayKind> {
+class RawArray : public value_internal::TypedBlock<
+                     RawArray<T>, T, value_internal::Header::kRawArrayMagic> {
   static_assert(std::is_trivially_copyable_v<T>,
                 "mp::RawArray<T> needs a trivially copyable T");
   using Base =
-      value_internal::TypedBlock<RawArray<T>, T, value_internal::RawArrayKind>;
+      value_internal::TypedBlock<RawArray<T>, T,
+                                 value_internal::Header::kRawArrayMagic>;
   using Base::block_;
   using Base::ptr;
 
