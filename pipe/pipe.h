@@ -14,8 +14,8 @@
 // message, as Python sends it). Pipe() is mp's own on both ends, so it uses
 // whatever is fastest: on Linux a packet-mode pipe each way (a 64-byte round
 // trip costs what a raw pipe's does) with a socketpair beside it for
-// payloads over 4 KiB (with a send buffer larger than a socketpair's
-// default, so 1 MiB messages stream at twice its rate); each end then holds
+// payloads over 4 KiB (its send buffer larger than a socketpair's default:
+// 1 MiB messages stream up to twice as fast); each end then holds
 // three descriptors (two for a one-way end) where Python's holds one. Sends
 // block once 64 messages or the socket's buffer are waiting unread. On
 // Windows both kinds are overlapped message-mode named pipes, as in Python.
