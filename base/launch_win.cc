@@ -340,11 +340,21 @@ absl::StatusOr<ChildProcess> LaunchSelf(const LaunchOptions& options) {
     flags |= CREATE_SUSPENDED;
   }
   PROCESS_INFORMATION pi = {};
-  if (!CreateProcessW(exe->c_str(), command_line.data(), nullptr, nullptr,
-                      /*bInheritHandles=*/TRUE, flags, nullptr, nullptr,
-                      &si.StartupInfo, &pi)) {
-    return LastOsError("CreateProcessW");
+  // Wine's CreateProcessW fails now and then with ERROR_INTERNAL_ERROR:
+  // the new process ended before it reported to wineserver. Seen with many
+  // processes starting or being killed at once (two tests of one run of the
+  // Windows tests, and in queue_crash_test). Nothing was started, so a few
+  // more tries are safe; any other error is returned at once.
+  constexpr int kStartAttempts = 3;
+  BOOL created = FALSE;
+  for (int attempt = 0; !created && attempt < kStartAttempts; ++attempt) {
+    if (attempt > 0) Sleep(10);
+    created = CreateProcessW(exe->c_str(), command_line.data(), nullptr,
+                             nullptr, /*bInheritHandles=*/TRUE, flags, nullptr,
+                             nullptr, &si.StartupInfo, &pi);
+    if (!created && GetLastError() != ERROR_INTERNAL_ERROR) break;
   }
+  if (!created) return LastOsError("CreateProcessW");
   OwnedHandle process(pi.hProcess);
   OwnedHandle thread(pi.hThread);
   if (job != nullptr) {

@@ -410,19 +410,13 @@ TEST_P(RandomKillTest, NothingAcknowledgedIsLost) {
       w.process.Join(kPatience).IgnoreError();
     }
   };
-  // Up to three tries per worker: under Wine, CreateProcessW now and then
-  // fails with ERROR_INTERNAL_ERROR while other workers are being killed
-  // (twice in some thirty runs here). This test is about the queue; a start
-  // that keeps failing still fails it.
   auto start_worker = [&](auto make_process, bool producer) {
-    absl::Status s;
-    for (int attempt = 0; attempt < 3; ++attempt) {
-      workers.push_back({make_process(), producer});
-      s = workers.back().process.Start();
-      if (s.ok()) return;
+    workers.push_back({make_process(), producer});
+    absl::Status s = workers.back().process.Start();
+    if (!s.ok()) {
       workers.pop_back();
+      FAIL() << s;
     }
-    FAIL() << s;
   };
   auto start_producer = [&] {
     start_worker([&] { return Process(RandomProducer, *q, *shm, next_id++); },
