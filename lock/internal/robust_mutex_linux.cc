@@ -32,11 +32,6 @@ namespace {
 constexpr uint32_t kWaiters = FUTEX_WAITERS;
 constexpr uint32_t kOwnerDied = FUTEX_OWNER_DIED;
 constexpr uint32_t kTidMask = FUTEX_TID_MASK;
-// The spin before sleeping: about 4 us on this project's VMs (a PAUSE is
-// about 50 ns there), a few hand-overs' worth. Between two CPUs it doubled
-// the rate of two processes taking turns on a Value's lock.
-constexpr int kSpins = 20;
-constexpr int kPausesPerSpin = 4;
 
 // glibc's entries: the futex word sits 32 bytes before the `next` pointer
 // (pthread_mutex_t's __lock and __list.__next on every 64-bit glibc), and a
@@ -142,14 +137,12 @@ absl::Status RobustMutex::LockSlow(uint32_t seen, Deadline deadline) {
   // with FUTEX_WAITERS so that its release wakes the next one.
   uint32_t slept = 0;
   absl::Status status;
-  // Most holds are short: watch the word a little before sleeping in the
-  // kernel (a futex sleep and wake-up, page-table walks for the shared
-  // futex's key included, cost more than most holds), unless someone
-  // sleeps already or the caller does not want to wait.
+  // The spin (kLockSpins): a futex sleep and wake-up, page-table walks for
+  // the shared futex's key included, cost more than most holds.
   if ((w & kWaiters) == 0 && !deadline.Expired()) {
-    for (int i = 0; i < kSpins && (w & kTidMask) != 0 && (w & kWaiters) == 0;
-         ++i) {
-      for (int j = 0; j < kPausesPerSpin; ++j) base_internal::CpuRelax();
+    for (int i = 0;
+         i < kLockSpins && (w & kTidMask) != 0 && (w & kWaiters) == 0; ++i) {
+      for (int j = 0; j < kPausesPerLockSpin; ++j) base_internal::CpuRelax();
       w = word_.load(std::memory_order_relaxed);
     }
   }

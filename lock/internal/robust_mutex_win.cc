@@ -12,6 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "base/internal/cpu_relax.h"
 #include "base/internal/wait_os.h"
 #include "base/os_error.h"
 #include "base/status.h"
@@ -149,6 +150,14 @@ absl::Status RobustMutex::Acquired() {
 absl::Status RobustMutex::LockSlow(uint64_t self, uint64_t seen,
                                    Deadline deadline) {
   uint64_t w = seen;
+  // The spin (kLockSpins): a kernel sleep and wake-up cost more than most
+  // holds.
+  if (!deadline.Expired()) {
+    for (int i = 0; i < kLockSpins && w != 0 && waiters_.load() == 0; ++i) {
+      for (int j = 0; j < kPausesPerLockSpin; ++j) base_internal::CpuRelax();
+      w = word_.load(std::memory_order_relaxed);
+    }
+  }
   for (;;) {
     if (w == 0) {
       if (word_.compare_exchange_weak(w, self, std::memory_order_acquire,

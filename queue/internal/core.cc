@@ -221,19 +221,9 @@ absl::Status Core::MapPositionSlow(uint64_t cursor, Segment* cache) {
 // Locks and repair.
 
 absl::Status Core::LockProducer() {
-  lock_internal::RobustMutex& lock = h_->producer_lock;
-  // A deadline in the past: Lock() tries once and does not sleep.
-  static const Deadline past = Deadline::Now();
-  absl::Status s = lock.Lock(past);
-  if (ABSL_PREDICT_FALSE(!s.ok()) && IsTimeout(s)) {
-    // Held by another producer, for the copy of one item: spin a little
-    // before sleeping in the kernel, which costs more than most holds.
-    for (int i = 0; i < kSpinPauses && IsTimeout(s); ++i) {
-      CpuRelax();
-      if (!lock.IsLocked()) s = lock.Lock(past);
-    }
-    if (IsTimeout(s)) s = lock.Lock(Deadline::Never());
-  }
+  // Held by another producer, for the copy of one item: Lock() spins a
+  // little before it sleeps.
+  absl::Status s = h_->producer_lock.Lock(Deadline::Never());
   if (ABSL_PREDICT_TRUE(s.ok())) {
     MP_QUEUE_CRASH_POINT(kPutLocked);
     return s;
