@@ -524,8 +524,7 @@ absl::Status Core::Put(absl::Span<const absl::string_view> pieces,
 // ---------------------------------------------------------------------------
 // The consumer side.
 
-bool Core::ItemsAvailable() const {
-  const uint64_t g = h_->read.LoadSecond();
+bool Core::ItemsAvailable(uint64_t g) const {
   if (seen_puts_.load(std::memory_order_acquire) > g) return true;
   const uint64_t p = h_->puts.load(std::memory_order_acquire);
   seen_puts_.store(p, std::memory_order_release);
@@ -569,9 +568,72 @@ struct ConsumerCache {
 };
 thread_local ConsumerCache consumer_cache;
 
+// The record at `pos` in `seg` (which holds `pos`), as read once: a
+// consumer checks these values, not the shared memory again.
+struct RecordView {
+  const char* bytes;  // the record header
+  uint64_t stamp;
+  uint64_t size_and_type;
+  uint64_t type;
+  uint64_t payload;
+  uint64_t room;  // payload bytes that fit before the segment's end
+};
+
+inline RecordView ViewRecord(const Core::Segment& seg, uint64_t pos) {
+  const uint64_t offset = CursorOffset(pos);
+  RecordView v;
+  v.bytes = seg.base + (offset - seg.offset);
+  const auto* r = reinterpret_cast<const RecordHeader*>(v.bytes);
+  v.stamp = r->stamp.load(std::memory_order_acquire);
+  v.size_and_type = __atomic_load_n(&r->size_and_type, __ATOMIC_RELAXED);
+  v.type = RecordTypeOf(v.size_and_type);
+  v.payload = PayloadOf(v.size_and_type);
+  v.room = seg.end() - offset - sizeof(RecordHeader);
+  return v;
+}
+
 }  // namespace
 
 absl::Status Core::Get(
+    Deadline deadline,
+    absl::FunctionRef<absl::Status(absl::string_view)> take) {
+  // The common case, without the general loop's state: an item is there, in
+  // the segment this thread read from last, small enough to copy on the
+  // chance of winning it. Anything else (no item yet, another segment, an
+  // END record, a big item, a check that fails, a lost race) goes to
+  // GetSlow(), which starts over.
+  ConsumerCache& cache = consumer_cache;
+  if (ABSL_PREDICT_TRUE(cache.owner == serial_)) {
+    const uint64_t g = h_->read.LoadSecond();
+    const uint64_t c = h_->read.LoadFirst();
+    if (ItemsAvailable(g) && cache.seg.Holds(c)) {
+      const RecordView r = ViewRecord(cache.seg, c);
+      if (r.stamp == g && r.type == kItem && r.payload < kLockedItem &&
+          r.payload <= r.room) {
+        absl::Status taken =
+            take(absl::string_view(r.bytes + sizeof(RecordHeader), r.payload));
+        MP_QUEUE_CRASH_POINT(kTaken);
+        uint64_t c0 = c, g0 = g;
+        if (h_->read.CompareExchange(&c0, &g0, c + RecordSize(r.payload),
+                                     g + 1)) {
+          MP_QUEUE_CRASH_POINT(kClaimed);
+          AfterGet();
+          return taken;
+        }
+      }
+    }
+  }
+  return GetSlow(deadline, take);
+}
+
+void Core::AfterGet() {
+  if (maxsize_ > 0) {
+    h_->get_word.value().fetch_add(1);
+    WakeSleepers(h_->get_word, h_->get_sleepers);
+  }
+}
+
+absl::Status Core::GetSlow(
     Deadline deadline,
     absl::FunctionRef<absl::Status(absl::string_view)> take) {
   if (consumer_cache.owner != serial_) consumer_cache = {serial_, Segment()};
@@ -584,11 +646,12 @@ absl::Status Core::Get(
   for (int hops = 0;;) {
     const uint64_t g = h_->read.LoadSecond();
     const uint64_t c = h_->read.LoadFirst();
-    if (!ItemsAvailable()) {
+    if (!ItemsAvailable(g)) {
       release_big_lock();
       if (deadline.Expired()) return EmptyError("Queue.Get: queue is empty");
-      absl::Status s = WaitUntil(h_->put_word, h_->put_sleepers, deadline,
-                                 [this] { return ItemsAvailable(); });
+      absl::Status s =
+          WaitUntil(h_->put_word, h_->put_sleepers, deadline,
+                    [this] { return ItemsAvailable(h_->read.LoadSecond()); });
       if (!s.ok()) {
         if (IsTimeout(s)) return EmptyError("Queue.Get: queue is empty");
         return s;
@@ -602,25 +665,22 @@ absl::Status Core::Get(
     const char* p = nullptr;
     uint64_t payload = 0;
     if (bad.ok()) {
-      const uint64_t offset = CursorOffset(c);
-      p = seg.base + (offset - seg.offset);
-      const auto* r = reinterpret_cast<const RecordHeader*>(p);
-      const uint64_t stamp = r->stamp.load(std::memory_order_acquire);
-      const uint64_t st = __atomic_load_n(&r->size_and_type, __ATOMIC_RELAXED);
-      payload = PayloadOf(st);
-      if (stamp != g) {
-        bad = CorruptError(
-            absl::StrFormat("found record %d where item %d belongs", stamp, g));
-      } else if (RecordTypeOf(st) == kEnd) {
+      const RecordView r = ViewRecord(seg, c);
+      p = r.bytes;
+      payload = r.payload;
+      if (r.stamp != g) {
+        bad = CorruptError(absl::StrFormat(
+            "found record %d where item %d belongs", r.stamp, g));
+      } else if (r.type == kEnd) {
         if (++hops > kMaxHops) {
           bad = CorruptError("too many empty segments in a row");
         } else {
           bad = FollowEnd(seg, c, g);
           if (bad.ok()) continue;
         }
-      } else if (RecordTypeOf(st) != kItem ||
-                 payload > seg.end() - offset - sizeof(RecordHeader)) {
-        bad = CorruptError(absl::StrFormat("bad record header %#x", st));
+      } else if (r.type != kItem || payload > r.room) {
+        bad = CorruptError(
+            absl::StrFormat("bad record header %#x", r.size_and_type));
       }
     }
     if (!bad.ok()) {
@@ -648,10 +708,7 @@ absl::Status Core::Get(
     if (h_->read.CompareExchange(&c0, &g0, c + RecordSize(payload), g + 1)) {
       MP_QUEUE_CRASH_POINT(kClaimed);
       release_big_lock();
-      if (maxsize_ > 0) {
-        h_->get_word.value().fetch_add(1);
-        WakeSleepers(h_->get_word, h_->get_sleepers);
-      }
+      AfterGet();
       return taken;
     }
     // Another consumer took it first: what `take` made is dropped.

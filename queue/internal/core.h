@@ -160,6 +160,12 @@ class Core {
   // Whether the read position still is (cpos, gets): a check that failed on
   // a moved position was a race, not corruption.
   bool ReadPositionIs(uint64_t cpos, uint64_t gets) const;
+  // Get() past its fast path: waits, follows END records, takes big items
+  // under big_item_lock, reports corruption.
+  absl::Status GetSlow(Deadline deadline,
+                       absl::FunctionRef<absl::Status(absl::string_view)> take);
+  // After a get: bumps get_word for producers of a bounded queue.
+  void AfterGet();
   // Follows the END record at `cpos` to the next segment.
   absl::Status FollowEnd(Segment& seg, uint64_t cpos, uint64_t gets);
 
@@ -185,7 +191,8 @@ class Core {
     }
   }
 
-  bool ItemsAvailable() const;
+  // Whether puts > g (g: the items gotten, just read).
+  bool ItemsAvailable(uint64_t g) const;
   bool RoomAvailable() const;
 
   std::unique_ptr<Arena> arena_;
