@@ -5,6 +5,10 @@
 //   mp_queue_1p1c        items/s  Queue<Item64>() (unbounded), a producer
 //                                 child puts 64-byte items, the parent gets
 //                                 them (and checks their sequence numbers)
+//   mp_queue_max1024_1p1c items/s the same through a Queue(1024): the
+//                                 bound of boost_mq_1p1c and of
+//                                 py_queue_max1024_1p1c, so producers wait
+//                                 for room whenever they get ahead
 //   mp_simplequeue_1p1c  items/s  the same through a SimpleQueue
 //   mp_queue_2p2c        items/s  two producer children, two consumer
 //                                 children, all items counted
@@ -139,6 +143,15 @@ void BM_Queue1p1c(benchmark::State& state) {
 }
 BENCHMARK(BM_Queue1p1c)
     ->Name(bench::FigureName("mp_queue_1p1c"))
+    ->UseRealTime();
+
+void BM_QueueMax1024_1p1c(benchmark::State& state) {
+  absl::StatusOr<Queue<Item64>> q = Queue<Item64>::Create(1024);
+  if (!q.ok()) Die("Queue::Create");
+  OneToOne(state, *q);
+}
+BENCHMARK(BM_QueueMax1024_1p1c)
+    ->Name(bench::FigureName("mp_queue_max1024_1p1c"))
     ->UseRealTime();
 
 void BM_SimpleQueue1p1c(benchmark::State& state) {

@@ -64,16 +64,6 @@ bool ValidSegmentCursor(uint64_t cursor) {
          offset <= Arena::kMaxSize - size;
 }
 
-// A sleeper re-checks its condition at least this often: a process killed
-// between changing the queue and waking the sleepers takes their wake-up
-// with it, and this bounds how long that delays them.
-constexpr absl::Duration kRecheck = absl::Milliseconds(100);
-
-// `deadline`, or kRecheck from now if that is earlier.
-Deadline Slice(Deadline deadline) {
-  return Earlier(deadline, Deadline::After(kRecheck));
-}
-
 uint64_t RoundUp(uint64_t x, uint64_t to) { return (x + to - 1) & ~(to - 1); }
 
 // The smallest class whose segment holds `need` bytes, or kNumClasses.
@@ -627,7 +617,12 @@ absl::Status Core::Get(
 }
 
 void Core::AfterGet() {
-  if (maxsize_ > 0) {
+  // The word moves only for a producer that announced itself: it set
+  // get_sleepers and then looks at `gets`, and this looks at get_sleepers
+  // after the claim's compare-and-swap moved `gets`, so one of the two sees
+  // the other. A get with no sleeper makes no second locked instruction.
+  SeqCstFenceAfterAtomicRmw();
+  if (maxsize_ > 0 && h_->get_sleepers.load() != 0) {
     h_->get_word.value().fetch_add(1);
     WakeSleepers(h_->get_word, h_->get_sleepers);
   }
@@ -737,6 +732,10 @@ absl::Status Core::WaitUntil(WaitWord& word, std::atomic<uint32_t>& sleepers,
     if (ready()) return absl::OkStatus();
     if (!s.ok() && (!IsTimeout(s) || deadline.Expired())) return s;
   }
+}
+
+Deadline Core::Slice(Deadline deadline) const {
+  return Earlier(deadline, Deadline::After(recheck_));
 }
 
 // ---------------------------------------------------------------------------

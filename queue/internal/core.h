@@ -16,12 +16,15 @@
 // Waiting happens outside the locks: a consumer that finds no item spins
 // briefly, yields, then sleeps on put_word (a WaitWord holding the low 32
 // bits of `puts`); a producer of a full bounded queue does the same on
-// get_word. The sleeper reads the word, re-checks its condition, and
-// sleeps only while the word still holds what it read; the waker changes
-// the word with a sequentially consistent operation and then wakes if a
-// sleeper announced itself (WaitWord's waiter count), so no wake-up is
-// lost. Sleepers also re-check every 100 ms, which bounds how long a wake-up
-// lost with a killed waker can delay them.
+// get_word. The sleeper reads the word, announces itself (put_sleepers /
+// get_sleepers), re-checks its condition, and sleeps only while the word
+// still holds what it read. A producer stores the new `puts` in put_word on
+// every put; a consumer moves get_word only when it sees a sleeper
+// announced, after its claim. Either way the waker looks at the
+// announcement after a full barrier that follows its change, so the
+// sleeper's re-check or the waker sees the other, and no wake-up is lost.
+// Sleepers also re-check every 100 ms, which bounds how long a wake-up lost
+// with a killed waker can delay them.
 //
 // Crash safety. A process killed at any instruction of a Put or Get:
 //   - A get is one CAS: a consumer that dies before it has taken nothing,
@@ -53,6 +56,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "base/deadline.h"
 #include "base/handle.h"
@@ -183,6 +187,8 @@ class Core {
   // `sleepers` set), or the deadline: OK or TimeoutError.
   absl::Status WaitUntil(WaitWord& word, std::atomic<uint32_t>& sleepers,
                          Deadline deadline, absl::FunctionRef<bool()> ready);
+  // `deadline`, or recheck_ from now if that is earlier.
+  Deadline Slice(Deadline deadline) const;
   // After changing `word`: wakes its sleepers if any announced themselves.
   static void WakeSleepers(WaitWord& word, std::atomic<uint32_t>& sleepers) {
     if (sleepers.load() != 0 && sleepers.exchange(0) != 0) {
@@ -205,6 +211,11 @@ class Core {
   // A lower bound of h_->puts that this process saw, so a consumer need not
   // read the producers' cache line on every get.
   mutable std::atomic<uint64_t> seen_puts_{0};
+  // A sleeper re-checks its condition at least this often: a process killed
+  // between changing the queue and waking the sleepers takes their wake-up
+  // with it, and this bounds how long that delays them. (Tests turn it off
+  // to see that wake-ups arrive without it.)
+  absl::Duration recheck_ = absl::Milliseconds(100);
 };
 
 // DecodeError("queue: shared state is corrupt: " + what).

@@ -1,18 +1,25 @@
+// Tests of the queue's protocol that need its insides.
+//
 // The queue never trusts its shared memory: whatever another process wrote
 // there (a bug, a half-finished write), a Put or Get reports it as an error
-// and does not crash. These tests scribble on a queue's shared state and
-// check exactly that.
+// and does not crash. The CorruptTests scribble on a queue's shared state
+// and check exactly that. The WakeUpTest checks that sleepers are woken by
+// the other side, not by their periodic re-check.
 #include "queue/internal/core.h"
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "base/codec.h"
+#include "base/deadline.h"
 #include "base/handle.h"
 #include "base/status.h"
 #include "gmock/gmock.h"
@@ -36,6 +43,9 @@ struct QueueTestPeer {
         core.arena_->Map(CursorOffset(cursor), sizeof(RecordHeader));
     EXPECT_TRUE(p.ok()) << p.status();
     return reinterpret_cast<RecordHeader*>(*p);
+  }
+  static void TurnOffRecheck(Core& core) {
+    core.recheck_ = absl::InfiniteDuration();
   }
   static SegmentHeader* SegmentAt(Core& core, uint64_t cursor) {
     absl::StatusOr<char*> p =
@@ -150,6 +160,62 @@ TEST_F(CorruptTest, ProducerState) {
   EXPECT_TRUE(q_.Put(std::string(kBig, 'c')).ok());
   EXPECT_EQ(q_.Get()->size(), static_cast<size_t>(kBig));
   EXPECT_TRUE(core_->CheckConsistency().ok());
+}
+
+// With the sleepers' periodic re-check turned off, a wake-up that the other
+// side fails to make leaves the sleeper asleep until its timeout: each half
+// of the test then takes at least kPatience, where a few milliseconds are
+// enough. Each round waits until the other thread has announced that it is
+// going to sleep before it acts.
+TEST(WakeUpTest, SleepersAreWokenWithoutTheirRecheck) {
+  constexpr int kRounds = 200;
+  constexpr absl::Duration kPatience = absl::Seconds(20);
+  absl::StatusOr<Queue<int>> q = Queue<int>::Create(1);
+  ASSERT_TRUE(q.ok()) << q.status();
+  Core& core = QueueTestPeer::CoreOf(*q);
+  QueueTestPeer::TurnOffRecheck(core);
+  Header* h = QueueTestPeer::HeaderOf(core);
+  auto announced = [&](std::atomic<uint32_t>& sleepers) {
+    const Deadline deadline = Deadline::After(kPatience);
+    while (sleepers.load() == 0) {
+      if (deadline.Expired()) return false;
+      std::this_thread::yield();
+    }
+    return true;
+  };
+
+  // A consumer asleep on an empty queue, woken by each Put.
+  absl::Time start = absl::Now();
+  std::thread consumer([&] {
+    for (int i = 0; i < kRounds; ++i) {
+      absl::StatusOr<int> v = q->Get(kPatience);
+      EXPECT_TRUE(v.ok()) << v.status();
+      if (!v.ok()) return;
+      EXPECT_EQ(*v, i);
+    }
+  });
+  for (int i = 0; i < kRounds && announced(h->put_sleepers); ++i) {
+    EXPECT_TRUE(q->Put(i).ok());
+  }
+  consumer.join();
+  EXPECT_LT(absl::Now() - start, kPatience) << "a consumer missed a wake-up";
+
+  // A producer asleep on a full queue, woken by each Get.
+  ASSERT_TRUE(q->Put(-1).ok());
+  start = absl::Now();
+  std::thread producer([&] {
+    for (int i = 0; i < kRounds; ++i) {
+      absl::Status s = q->Put(i, kPatience);
+      EXPECT_TRUE(s.ok()) << s;
+      if (!s.ok()) return;
+    }
+  });
+  for (int i = -1; i < kRounds - 1 && announced(h->get_sleepers); ++i) {
+    EXPECT_EQ(*q->Get(), i);
+  }
+  producer.join();
+  EXPECT_LT(absl::Now() - start, kPatience) << "a producer missed a wake-up";
+  EXPECT_EQ(q->Qsize(), 1);
 }
 
 // A handle that is not a queue's arena is refused when decoded.

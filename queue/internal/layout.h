@@ -144,7 +144,7 @@ struct alignas(64) Header {
   // Consumer side, lock-free: the next record to read (a cursor) and the
   // items gotten so far, moved together by one 16-byte compare-and-swap
   // (the commit point of a get). Producers of a bounded queue sleep on
-  // get_word, which every get increments.
+  // get_word, which a get increments when get_sleepers is set.
   alignas(64) AtomicPair read;  // first: cpos, second: gets
   WaitWord get_word;
   std::atomic<uint32_t> get_sleepers;  // as put_sleepers, for producers
