@@ -482,8 +482,8 @@ absl::Status Core::Put(absl::Span<const absl::string_view> pieces,
   }
   for (;;) {
     if (maxsize_ > 0 && !RoomAvailable()) {
-      absl::Status s = WaitUntil(h_->get_word, h_->get_sleepers, deadline,
-                                 [this] { return RoomAvailable(); });
+      absl::Status s = WaitUntil(h_->get_word, h_->get_sleepers, nullptr,
+                                 deadline, [this] { return RoomAvailable(); });
       if (!s.ok()) {
         if (IsTimeout(s)) return FullError("Queue.Put: queue is full");
         return s;
@@ -507,7 +507,18 @@ absl::Status Core::Put(absl::Span<const absl::string_view> pieces,
     // lock word on every path (RobustMutex).
     SeqCstFenceAfterAtomicRmw();
     WakeSleepers(h_->put_word, h_->put_sleepers);
+    if (ABSL_PREDICT_FALSE((n + 1) % kHandOffItems == 0)) {
+      HandOffIfSharingCpu();
+    }
     return absl::OkStatus();
+  }
+}
+
+void Core::HandOffIfSharingCpu() {
+  const uint32_t cpu =
+      h_->yielding_consumer_cpu.load(std::memory_order_relaxed);
+  if (cpu != 0 && static_cast<int>(cpu - 1) == CurrentCpu()) {
+    std::this_thread::yield();
   }
 }
 
@@ -644,9 +655,9 @@ absl::Status Core::GetSlow(
     if (!ItemsAvailable(g)) {
       release_big_lock();
       if (deadline.Expired()) return EmptyError("Queue.Get: queue is empty");
-      absl::Status s =
-          WaitUntil(h_->put_word, h_->put_sleepers, deadline,
-                    [this] { return ItemsAvailable(h_->read.LoadSecond()); });
+      absl::Status s = WaitUntil(
+          h_->put_word, h_->put_sleepers, &h_->yielding_consumer_cpu, deadline,
+          [this] { return ItemsAvailable(h_->read.LoadSecond()); });
       if (!s.ok()) {
         if (IsTimeout(s)) return EmptyError("Queue.Get: queue is empty");
         return s;
@@ -711,16 +722,14 @@ absl::Status Core::GetSlow(
 }
 
 absl::Status Core::WaitUntil(WaitWord& word, std::atomic<uint32_t>& sleepers,
+                             std::atomic<uint32_t>* yielding_cpu,
                              Deadline deadline,
                              absl::FunctionRef<bool()> ready) {
   for (int i = 0; i < kSpinPauses; i += kPausesPerCheck) {
     if (ready()) return absl::OkStatus();
     for (int j = 0; j < kPausesPerCheck; ++j) CpuRelax();
   }
-  for (int i = 0; i < kSpinYields; ++i) {
-    if (ready()) return absl::OkStatus();
-    std::this_thread::yield();
-  }
+  if (YieldUntil(yielding_cpu, ready)) return absl::OkStatus();
   for (;;) {
     // Read the word, announce, then look once more: a change after the
     // read makes Wait return at once, and a waker that changes it after
@@ -732,6 +741,26 @@ absl::Status Core::WaitUntil(WaitWord& word, std::atomic<uint32_t>& sleepers,
     if (ready()) return absl::OkStatus();
     if (!s.ok() && (!IsTimeout(s) || deadline.Expired())) return s;
   }
+}
+
+bool Core::YieldUntil(std::atomic<uint32_t>* yielding_cpu,
+                      absl::FunctionRef<bool()> ready) {
+  uint32_t shown = 0;
+  bool done = ready();
+  for (int i = 0; i < kSpinYields && !done; ++i) {
+    if (yielding_cpu != nullptr) {
+      // Where this thread runs now: a yield may move it.
+      const uint32_t cpu = static_cast<uint32_t>(CurrentCpu() + 1);
+      if (cpu != shown) {
+        yielding_cpu->store(cpu, std::memory_order_relaxed);
+        shown = cpu;
+      }
+    }
+    std::this_thread::yield();
+    done = ready();
+  }
+  if (shown != 0) yielding_cpu->store(0, std::memory_order_relaxed);
+  return done;
 }
 
 Deadline Core::Slice(Deadline deadline) const {

@@ -184,9 +184,18 @@ class Core {
   absl::Status MapPositionSlow(uint64_t cursor, Segment* cache);
 
   // Waits until `ready` (spinning, yielding, then sleeping on `word` with
-  // `sleepers` set), or the deadline: OK or TimeoutError.
+  // `sleepers` set), or the deadline: OK or TimeoutError. A consumer passes
+  // `yielding_cpu` (Header::yielding_consumer_cpu), a producer nullptr.
   absl::Status WaitUntil(WaitWord& word, std::atomic<uint32_t>& sleepers,
-                         Deadline deadline, absl::FunctionRef<bool()> ready);
+                         std::atomic<uint32_t>* yielding_cpu, Deadline deadline,
+                         absl::FunctionRef<bool()> ready);
+  // WaitUntil's yielding phase: whether `ready` came true. Shows the
+  // caller's CPU in *yielding_cpu meanwhile, if not nullptr.
+  static bool YieldUntil(std::atomic<uint32_t>* yielding_cpu,
+                         absl::FunctionRef<bool()> ready);
+  // Every kHandOffItems puts: yields if a consumer waits by yielding on this
+  // CPU, so that it takes the items while they are in this CPU's caches.
+  void HandOffIfSharingCpu();
   // `deadline`, or recheck_ from now if that is earlier.
   Deadline Slice(Deadline deadline) const;
   // After changing `word`: wakes its sleepers if any announced themselves.

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -43,6 +44,10 @@ struct QueueTestPeer {
         core.arena_->Map(CursorOffset(cursor), sizeof(RecordHeader));
     EXPECT_TRUE(p.ok()) << p.status();
     return reinterpret_cast<RecordHeader*>(*p);
+  }
+  static bool YieldUntil(std::atomic<uint32_t>* yielding_cpu,
+                         absl::FunctionRef<bool()> ready) {
+    return Core::YieldUntil(yielding_cpu, ready);
   }
   static void TurnOffRecheck(Core& core) {
     core.recheck_ = absl::InfiniteDuration();
@@ -216,6 +221,25 @@ TEST(WakeUpTest, SleepersAreWokenWithoutTheirRecheck) {
   producer.join();
   EXPECT_LT(absl::Now() - start, kPatience) << "a producer missed a wake-up";
   EXPECT_EQ(q->Qsize(), 1);
+}
+
+// A consumer that waits by yielding shows a producer on its CPU where it
+// runs (a CPU number + 1), and takes it back when it stops waiting.
+TEST(WakeUpTest, YieldingConsumerShowsItsCpu) {
+  std::atomic<uint32_t> cpu{0};
+  std::vector<uint32_t> seen;
+  EXPECT_TRUE(QueueTestPeer::YieldUntil(&cpu, [&] {
+    seen.push_back(cpu.load());
+    return seen.size() == 3;
+  }));
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0], 0u);  // not yet waiting
+  EXPECT_NE(seen[1], 0u);
+  EXPECT_NE(seen[2], 0u);
+  EXPECT_EQ(cpu.load(), 0u);
+  // Gives up after its yields, and shows nothing after that either.
+  EXPECT_FALSE(QueueTestPeer::YieldUntil(&cpu, [] { return false; }));
+  EXPECT_EQ(cpu.load(), 0u);
 }
 
 // A handle that is not a queue's arena is refused when decoded.

@@ -44,7 +44,7 @@ namespace queue_internal {
 
 inline constexpr uint64_t kHeaderMagic = 0x6d702d7175657565ull;   // "mp-queue"
 inline constexpr uint64_t kSegmentMagic = 0x6d702d7365676d74ull;  // "mp-segmt"
-inline constexpr uint32_t kLayoutVersion = 1;
+inline constexpr uint32_t kLayoutVersion = 2;
 
 // Segment sizes: class c is 64 KiB << c.
 inline constexpr int kSegmentShift = 16;
@@ -140,6 +140,10 @@ struct alignas(64) Header {
   // it and wakes every sleeper, so a burst of puts makes one system call,
   // not one per put while the sleepers wake up.
   std::atomic<uint32_t> put_sleepers;
+  // The CPU (+ 1) of a consumer that is yielding while it waits for an
+  // item, 0 if none: a producer running on that CPU lets it run now and
+  // then (Core::Put), instead of piling up a time slice's worth of items.
+  std::atomic<uint32_t> yielding_consumer_cpu;
 
   // Consumer side, lock-free: the next record to read (a cursor) and the
   // items gotten so far, moved together by one 16-byte compare-and-swap
