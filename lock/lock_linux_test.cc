@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <memory>
 #include <new>
 #include <thread>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "base/deadline.h"
 #include "base/launch.h"
@@ -157,6 +159,33 @@ TEST(LockLinuxTest, ReleaseByAnotherThreadThenTheFirstTakesItBack) {
   std::thread([&] { ASSERT_TRUE(lock->Acquire().ok()); }).join();
   EXPECT_TRUE(IsOwnerDied(lock->Acquire(absl::Seconds(10))));
   EXPECT_TRUE(lock->Release().ok());
+}
+
+TEST(LockLinuxTest, HeldByMeProtectedOnlyWhenADeathWouldBeNoticed) {
+  auto m = std::make_unique<lock_internal::RobustMutex>();
+  EXPECT_FALSE(m->HeldByMeProtected());
+  ASSERT_TRUE(m->Lock(Deadline::Never()).ok());
+  EXPECT_TRUE(m->HeldByMeProtected());
+  ASSERT_TRUE(m->Unlock().ok());
+  EXPECT_FALSE(m->HeldByMeProtected());
+  // Another thread holds it, this one releases it for that thread and takes
+  // it: the entry is on the other thread's list, which is still there, so
+  // this hold is unprotected.
+  absl::Notification taken, done;
+  std::thread other([&] {
+    EXPECT_TRUE(m->Lock(Deadline::Never()).ok());
+    EXPECT_TRUE(m->HeldByMeProtected());
+    taken.Notify();
+    done.WaitForNotification();
+  });
+  taken.WaitForNotification();
+  ASSERT_TRUE(m->Release().ok());
+  ASSERT_TRUE(m->Lock(Deadline::Never()).ok());
+  EXPECT_TRUE(m->HeldByMe());
+  EXPECT_FALSE(m->HeldByMeProtected());
+  ASSERT_TRUE(m->Unlock().ok());
+  done.Notify();
+  other.join();
 }
 
 TEST(LockLinuxTest, EntryOfAnEndedThreadIsTakenOver) {

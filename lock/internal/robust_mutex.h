@@ -105,6 +105,11 @@ class RobustMutex {
 
   bool HeldByMe() const;
   bool IsLocked() const;
+  // Whether the calling thread holds the mutex and its death would be
+  // noticed: the next acquirer told OwnerDiedError. Not so on Linux for a
+  // hold that is unprotected (see above), so a caller that relies on it
+  // checks.
+  bool HeldByMeProtected() const;
 
   // Whether a thread of this process has the mutex on its robust list (Linux;
   // never on Windows). While it does, the memory holding

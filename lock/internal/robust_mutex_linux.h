@@ -147,6 +147,13 @@ inline bool RobustMutex::HeldByMe() const {
   return (word_.load(std::memory_order_relaxed) & FUTEX_TID_MASK) == Self().tid;
 }
 
+inline bool RobustMutex::HeldByMeProtected() const {
+  const ThreadState& t = Self();
+  return (word_.load(std::memory_order_relaxed) & FUTEX_TID_MASK) == t.tid &&
+         t.head != nullptr &&
+         node_token_.load(std::memory_order_relaxed) == t.token;
+}
+
 inline absl::Status RobustMutex::Unlock(bool owner_died) {
   uint32_t w;
   if (ABSL_PREDICT_TRUE(ReleaseMine(owner_died ? FUTEX_OWNER_DIED : 0, &w))) {

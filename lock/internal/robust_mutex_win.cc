@@ -256,6 +256,9 @@ bool RobustMutex::HeldByMe() const {
   return word_.load(std::memory_order_relaxed) == SelfKey();
 }
 
+// A holder's death is always noticed (the sleepers wait on its thread).
+bool RobustMutex::HeldByMeProtected() const { return HeldByMe(); }
+
 bool RobustMutex::IsLocked() const {
   return word_.load(std::memory_order_relaxed) != 0;
 }
