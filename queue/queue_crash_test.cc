@@ -10,8 +10,10 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <ostream>
 #include <random>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -25,7 +27,9 @@
 #include "gtest/gtest.h"
 #include "pipe/pipe.h"
 #include "process/process.h"
+#include "queue/internal/bias.h"
 #include "queue/internal/crash_point.h"
+#include "queue/internal/layout.h"
 #include "queue/queue.h"
 #include "shm_value/shared_memory.h"
 
@@ -35,6 +39,11 @@ struct QueueTestPeer {
   template <typename Q>
   static Core& CoreOf(Q& q) {
     return *q.state_->core;
+  }
+  // Whether the calling thread holds the queue's producer bias.
+  template <typename Q>
+  static bool HoldsBias(Q& q) {
+    return CoreOf(q).h_->bias.load() == ThreadToken();
   }
 };
 }  // namespace queue_internal
@@ -69,11 +78,16 @@ constexpr int kBig = 200 << 10;  // needs a segment of its own class
 // ---------------------------------------------------------------------------
 // (1) Death at each crash point.
 
-// Puts MakeItem("c", i, sizes[i]) for each i, telling `acks` after each
-// successful Put; dies at `point` (the skip+1-th time). Returns 0 if it
-// never got there.
-int CrashingPut(Queue<std::string> q, int point, int skip,
+// Puts `warmup` items MakeItem("x", i, kSmall), then (if any) checks that
+// they earned it the producer bias. Then puts MakeItem("c", i, sizes[i]) for
+// each i, telling `acks` after each successful Put; dies at `point` (the
+// skip+1-th time). Returns 0 if it never got there.
+int CrashingPut(Queue<std::string> q, int point, int skip, int warmup,
                 std::vector<int> sizes, Connection acks) {
+  for (int i = 0; i < warmup; ++i) {
+    if (!q.Put(MakeItem("x", i, kSmall)).ok()) return 1;
+  }
+  if (warmup > 0 && !QueueTestPeer::HoldsBias(q)) return 4;
   queue_internal::ArmCrashPoint(static_cast<CrashPoint>(point), skip);
   for (size_t i = 0; i < sizes.size(); ++i) {
     if (!q.Put(MakeItem("c", static_cast<int>(i), sizes[i])).ok()) return 1;
@@ -101,6 +115,8 @@ struct Case {
   const char* name;
 };
 
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
 std::string CaseName(const ::testing::TestParamInfo<Case>& info) {
   return info.param.name;
 }
@@ -116,6 +132,7 @@ std::vector<T> RunToDeath(Process child, Connection& acks_reader,
   EXPECT_NE(child.exitcode(), 0) << "the child never reached the point";
   EXPECT_NE(child.exitcode(), 1);
   EXPECT_NE(child.exitcode(), 2);
+  EXPECT_NE(child.exitcode(), 4) << "the child did not get the bias";
   for (;;) {
     absl::StatusOr<T> v = acks_reader.Recv<T>();
     if (!v.ok()) {
@@ -157,7 +174,11 @@ std::vector<std::string> Drain(Queue<std::string>& q) {
   }
 }
 
-class ProducerCrashTest : public ::testing::TestWithParam<Case> {};
+// The producer dies at a crash point while it holds the producer lock, or
+// (biased) while it holds the producer bias, which it earned with puts
+// before (Linux only: the bias needs membarrier).
+class ProducerCrashTest
+    : public ::testing::TestWithParam<std::tuple<Case, bool>> {};
 
 // Whether an item whose Put died at `point` was committed.
 bool CommittedAt(CrashPoint point) {
@@ -166,7 +187,12 @@ bool CommittedAt(CrashPoint point) {
 }
 
 TEST_P(ProducerCrashTest, NextProducerRepairs) {
-  const CrashPoint point = GetParam().point;
+  const CrashPoint point = std::get<0>(GetParam()).point;
+  const bool biased = std::get<1>(GetParam());
+  if (biased && !queue_internal::PrepareBiasHolder()) {
+    GTEST_SKIP() << "no producer bias on this platform";
+  }
+  const int warmup = biased ? static_cast<int>(queue_internal::kBiasAfter) : 0;
   auto q = Queue<std::string>::Create();
   ASSERT_TRUE(q.ok());
   std::vector<std::string> expected;
@@ -208,9 +234,12 @@ TEST_P(ProducerCrashTest, NextProducerRepairs) {
   ASSERT_TRUE(acks.ok());
   std::vector<int> acked =
       RunToDeath<int>(Process(CrashingPut, *q, static_cast<int>(point), skip,
-                              sizes, std::move(acks->second)),
+                              warmup, sizes, std::move(acks->second)),
                       acks->first, acks->second);
   ASSERT_FALSE(HasFailure());
+  for (int i = 0; i < warmup; ++i) {
+    expected.push_back(MakeItem("x", i, kSmall));
+  }
 
   // The items acknowledged, then the one in flight if it was committed.
   for (int i : acked) expected.push_back(MakeItem("c", i, sizes[i]));
@@ -236,21 +265,27 @@ TEST_P(ProducerCrashTest, NextProducerRepairs) {
 
 INSTANTIATE_TEST_SUITE_P(
     Points, ProducerCrashTest,
-    ::testing::Values(Case{CrashPoint::kPutLocked, "PutLocked"},
-                      Case{CrashPoint::kReclaimPushed, "ReclaimPushed"},
-                      Case{CrashPoint::kAllocPopped, "AllocPopped"},
-                      Case{CrashPoint::kAllocPending, "AllocPending"},
-                      Case{CrashPoint::kAllocInitialized, "AllocInitialized"},
-                      Case{CrashPoint::kAllocBumped, "AllocBumped"},
-                      Case{CrashPoint::kLinked, "Linked"},
-                      Case{CrashPoint::kEndWritten, "EndWritten"},
-                      Case{CrashPoint::kMoved, "Moved"},
-                      Case{CrashPoint::kPayloadCopied, "PayloadCopied"},
-                      Case{CrashPoint::kStamped, "Stamped"},
-                      Case{CrashPoint::kCommitted, "Committed"},
-                      Case{CrashPoint::kWordUpdated, "WordUpdated"},
-                      Case{CrashPoint::kPutDone, "PutDone"}),
-    CaseName);
+    ::testing::Combine(
+        ::testing::Values(Case{CrashPoint::kPutLocked, "PutLocked"},
+                          Case{CrashPoint::kReclaimPushed, "ReclaimPushed"},
+                          Case{CrashPoint::kAllocPopped, "AllocPopped"},
+                          Case{CrashPoint::kAllocPending, "AllocPending"},
+                          Case{CrashPoint::kAllocInitialized,
+                               "AllocInitialized"},
+                          Case{CrashPoint::kAllocBumped, "AllocBumped"},
+                          Case{CrashPoint::kLinked, "Linked"},
+                          Case{CrashPoint::kEndWritten, "EndWritten"},
+                          Case{CrashPoint::kMoved, "Moved"},
+                          Case{CrashPoint::kPayloadCopied, "PayloadCopied"},
+                          Case{CrashPoint::kStamped, "Stamped"},
+                          Case{CrashPoint::kCommitted, "Committed"},
+                          Case{CrashPoint::kWordUpdated, "WordUpdated"},
+                          Case{CrashPoint::kPutDone, "PutDone"}),
+        ::testing::Bool()),
+    [](const ::testing::TestParamInfo<std::tuple<Case, bool>>& info) {
+      return std::string(std::get<0>(info.param).name) +
+             (std::get<1>(info.param) ? "Biased" : "");
+    });
 
 class ConsumerCrashTest : public ::testing::TestWithParam<Case> {};
 

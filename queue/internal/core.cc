@@ -20,6 +20,7 @@
 #include "base/deadline.h"
 #include "base/status.h"
 #include "queue/internal/arena.h"
+#include "queue/internal/bias.h"
 #include "queue/internal/crash_point.h"
 #include "queue/internal/layout.h"
 #include "queue/internal/spin.h"
@@ -103,8 +104,16 @@ Core::Core(std::unique_ptr<Arena> arena, Header* header)
       serial_(NextSerial()) {}
 
 Core::~Core() {
+  if (h_->bias_alive.HeldByMe()) {
+    // This thread's bias (or one revoked but not yet given up): dropped, so
+    // that nothing of this process stays on the robust list.
+    uint64_t me = ThreadToken();
+    h_->bias.compare_exchange_strong(me, 0);
+    h_->bias_alive.Unlock().IgnoreError();
+  }
   if (h_->producer_lock.PinnedInThisProcess() ||
-      h_->big_item_lock.PinnedInThisProcess()) {
+      h_->big_item_lock.PinnedInThisProcess() ||
+      h_->bias_alive.PinnedInThisProcess()) {
     // A thread of this process still has a lock on its robust list (it
     // died holding it, or let another thread release it): the kernel reads
     // the list when that thread ends, so the memory must stay mapped.
@@ -113,6 +122,7 @@ Core::~Core() {
   }
   h_->producer_lock.ForgetInThisProcess();
   h_->big_item_lock.ForgetInThisProcess();
+  h_->bias_alive.ForgetInThisProcess();
   h_->put_word.ForgetInThisProcess();
   h_->get_word.ForgetInThisProcess();
   h_->done_word.ForgetInThisProcess();
@@ -132,6 +142,7 @@ absl::StatusOr<std::shared_ptr<Core>> Core::Create(Kind kind, int64_t maxsize,
   h->kind = kind;
   h->maxsize = maxsize > 0 ? maxsize : 0;
   h->type_hash = type_hash;
+  h->bias_after = kBiasAfter;
   auto* seg = new (*first) SegmentHeader;
   seg->magic = kSegmentMagic;
   seg->self = MakeCursor(0, kFirstSegment);
@@ -210,26 +221,106 @@ absl::Status Core::MapPositionSlow(uint64_t cursor, Segment* cache) {
 // ---------------------------------------------------------------------------
 // Locks and repair.
 
-absl::Status Core::LockProducer() {
+absl::Status Core::LockProducer(uint64_t me) {
   // Held by another producer, for the copy of one item: Lock() spins a
   // little before it sleeps.
   absl::Status s = h_->producer_lock.Lock(Deadline::Never());
-  if (ABSL_PREDICT_TRUE(s.ok())) {
-    MP_QUEUE_CRASH_POINT(kPutLocked);
+  if (ABSL_PREDICT_FALSE(!s.ok())) {
+    if (!IsOwnerDied(s)) return s;
+    s = RepairProducer();
+  }
+  if (s.ok() &&
+      ABSL_PREDICT_FALSE(h_->bias.load(std::memory_order_relaxed) != 0)) {
+    s = RevokeBias(me);
+  }
+  if (!s.ok()) {
+    // Unrepaired, the next holder is told again.
+    h_->producer_lock.Unlock(/*owner_died=*/true).IgnoreError();
     return s;
   }
-  if (IsOwnerDied(s)) {
-    s = RepairProducer();
-    // Unrepaired, the next holder is told again.
-    if (!s.ok()) h_->producer_lock.Unlock(/*owner_died=*/true).IgnoreError();
-  }
-  if (s.ok()) MP_QUEUE_CRASH_POINT(kPutLocked);
+  ReleaseStaleBias(me);
+  MP_QUEUE_CRASH_POINT(kPutLocked);
   return s;
 }
 
 void Core::UnlockProducer() {
   // Only fails for a thread that does not hold it, which cannot happen here.
   h_->producer_lock.Unlock().IgnoreError();
+}
+
+absl::Status Core::RevokeBias(uint64_t me) {
+  const uint64_t holder = h_->bias.load();
+  if (holder == me) {
+    // This thread's own, and it is not inside a put: nothing to wait for.
+    h_->bias.store(0);
+    h_->bias_alive.Unlock().IgnoreError();
+    return absl::OkStatus();
+  }
+  h_->bias.store(kRevoking);
+  MP_QUEUE_CRASH_POINT(kRevoking);
+  if (!HeavyBarrier()) {
+    // Only where this process may not use membarrier while the holder's
+    // could. A store leaves the holder's store buffer within nanoseconds,
+    // or when its thread is switched out; this waits far longer.
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  bool gone = false;
+  for (int i = 0; h_->bias_busy.load(std::memory_order_acquire) != 0; ++i) {
+    if (i < kSpinPauses) {
+      CpuRelax();
+      continue;
+    }
+    // Inside a put for this long: preempted, or dead.
+    absl::Status s = h_->bias_alive.Lock(Deadline::Now());
+    if (s.ok() || IsOwnerDied(s)) {
+      h_->bias_alive.Unlock().IgnoreError();
+      gone = true;
+      break;
+    }
+    if (i < kSpinPauses + kSpinYields) {
+      std::this_thread::yield();
+    } else {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+  }
+  h_->bias_busy.store(0);
+  h_->bias_after = static_cast<uint32_t>(std::min<uint64_t>(
+      uint64_t{std::max(h_->bias_after, kBiasAfter / 2)} * 2, kMaxBiasAfter));
+  h_->run_length = 0;
+  h_->bias.store(0);
+  // The holder died inside a put: what it left is what a death under the
+  // lock leaves.
+  return gone ? RepairProducer() : absl::OkStatus();
+}
+
+void Core::CountRun(uint64_t me) {
+  if (h_->run_token != me) {
+    h_->run_token = me;
+    h_->run_length = 0;
+  }
+  const uint32_t after =
+      std::min(std::max(h_->bias_after, kBiasAfter), kMaxBiasAfter);
+  if (++h_->run_length % after != 0) return;
+  if (h_->bias.load(std::memory_order_relaxed) != 0 || !PrepareBiasHolder()) {
+    return;
+  }
+  absl::Status s = h_->bias_alive.Lock(Deadline::Now());
+  // Held: by a former holder that has not put since its bias was revoked.
+  if (!s.ok() && !IsOwnerDied(s)) return;
+  if (!h_->bias_alive.HeldByMeProtected()) {
+    // Its death would go unnoticed, and a revoker would wait for good.
+    h_->bias_alive.Unlock().IgnoreError();
+    return;
+  }
+  h_->bias_busy.store(0, std::memory_order_relaxed);
+  h_->bias.store(me, std::memory_order_release);
+}
+
+void Core::ReleaseStaleBias(uint64_t me) {
+  if (ABSL_PREDICT_FALSE(h_->bias_alive.HeldByMe()) &&
+      h_->bias.load(std::memory_order_relaxed) != me) {
+    h_->bias_alive.Unlock().IgnoreError();
+  }
 }
 
 absl::Status Core::RepairProducer() {
@@ -480,17 +571,35 @@ absl::Status Core::Put(absl::Span<const absl::string_view> pieces,
         "Queue.Put: an item of %d bytes is too large (at most %d)", size,
         kMaxItem));
   }
+  const uint64_t me = ThreadToken();
   for (;;) {
     if (maxsize_ > 0 && !RoomAvailable()) {
-      absl::Status s = WaitUntil(h_->get_word, h_->get_sleepers, nullptr,
-                                 deadline, [this] { return RoomAvailable(); });
+      absl::Status s = WaitUntil(Side::kProducer, deadline,
+                                 [this] { return RoomAvailable(); });
       if (!s.ok()) {
         if (IsTimeout(s)) return FullError("Queue.Put: queue is full");
         return s;
       }
     }
-    MP_RETURN_IF_ERROR(LockProducer());
-    const uint64_t n = h_->puts.load(std::memory_order_relaxed);
+    uint64_t n;
+    if (h_->bias.load(std::memory_order_relaxed) == me) {
+      absl::Status s;
+      switch (PutBiased(pieces, size, me, &n, &s)) {
+        case BiasedPut::kMade:
+          if (!s.ok()) return s;
+          // No fence before the look at put_sleepers: a consumer runs a
+          // HeavyBarrier() after announcing itself while a bias is held.
+          AfterPut(n);
+          return absl::OkStatus();
+        case BiasedPut::kFull:
+          if (deadline.Expired()) return FullError("Queue.Put: queue is full");
+          continue;
+        case BiasedPut::kRevoked:
+          break;
+      }
+    }
+    MP_RETURN_IF_ERROR(LockProducer(me));
+    n = h_->puts.load(std::memory_order_relaxed);
     if (maxsize_ > 0 &&
         n - h_->read.LoadSecond() >= static_cast<uint64_t>(maxsize_)) {
       // Another producer took the room.
@@ -499,6 +608,7 @@ absl::Status Core::Put(absl::Span<const absl::string_view> pieces,
       continue;
     }
     absl::Status s = Append(pieces, size, n);
+    if (s.ok()) CountRun(me);
     UnlockProducer();
     if (!s.ok()) return s;
     // Orders the commit (puts, put_word) before the load of put_sleepers: a
@@ -506,11 +616,39 @@ absl::Status Core::Put(absl::Span<const absl::string_view> pieces,
     // sees the other (WaitUntil). The unlock is a read-modify-write of the
     // lock word on every path (RobustMutex).
     SeqCstFenceAfterAtomicRmw();
-    WakeSleepers(h_->put_word, h_->put_sleepers);
-    if (ABSL_PREDICT_FALSE((n + 1) % kHandOffItems == 0)) {
-      HandOffIfSharingCpu();
-    }
+    AfterPut(n);
     return absl::OkStatus();
+  }
+}
+
+Core::BiasedPut Core::PutBiased(absl::Span<const absl::string_view> pieces,
+                                uint64_t size, uint64_t me, uint64_t* n,
+                                absl::Status* s) {
+  h_->bias_busy.store(1, std::memory_order_relaxed);
+  // Only the compiler is held back: a revoker's HeavyBarrier() orders this
+  // store before the load below as a fence here would.
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  if (h_->bias.load(std::memory_order_relaxed) != me) {
+    h_->bias_busy.store(0, std::memory_order_release);
+    return BiasedPut::kRevoked;
+  }
+  MP_QUEUE_CRASH_POINT(kPutLocked);
+  *n = h_->puts.load(std::memory_order_relaxed);
+  if (maxsize_ > 0 &&
+      *n - h_->read.LoadSecond() >= static_cast<uint64_t>(maxsize_)) {
+    h_->bias_busy.store(0, std::memory_order_release);
+    return BiasedPut::kFull;
+  }
+  *s = Append(pieces, size, *n);
+  // Publishes the put to a revoker, which goes on from where it left off.
+  h_->bias_busy.store(0, std::memory_order_release);
+  return BiasedPut::kMade;
+}
+
+void Core::AfterPut(uint64_t n) {
+  WakeSleepers(h_->put_word, h_->put_sleepers);
+  if (ABSL_PREDICT_FALSE((n + 1) % kHandOffItems == 0)) {
+    HandOffIfSharingCpu();
   }
 }
 
@@ -655,9 +793,9 @@ absl::Status Core::GetSlow(
     if (!ItemsAvailable(g)) {
       release_big_lock();
       if (deadline.Expired()) return EmptyError("Queue.Get: queue is empty");
-      absl::Status s = WaitUntil(
-          h_->put_word, h_->put_sleepers, &h_->yielding_consumer_cpu, deadline,
-          [this] { return ItemsAvailable(h_->read.LoadSecond()); });
+      absl::Status s = WaitUntil(Side::kConsumer, deadline, [this] {
+        return ItemsAvailable(h_->read.LoadSecond());
+      });
       if (!s.ok()) {
         if (IsTimeout(s)) return EmptyError("Queue.Get: queue is empty");
         return s;
@@ -721,23 +859,35 @@ absl::Status Core::GetSlow(
   }
 }
 
-absl::Status Core::WaitUntil(WaitWord& word, std::atomic<uint32_t>& sleepers,
-                             std::atomic<uint32_t>* yielding_cpu,
-                             Deadline deadline,
+absl::Status Core::WaitUntil(Side side, Deadline deadline,
                              absl::FunctionRef<bool()> ready) {
+  const bool consumer = side == Side::kConsumer;
+  WaitWord& word = consumer ? h_->put_word : h_->get_word;
+  std::atomic<uint32_t>& sleepers =
+      consumer ? h_->put_sleepers : h_->get_sleepers;
   for (int i = 0; i < kSpinPauses; i += kPausesPerCheck) {
     if (ready()) return absl::OkStatus();
     for (int j = 0; j < kPausesPerCheck; ++j) CpuRelax();
   }
-  if (YieldUntil(yielding_cpu, ready)) return absl::OkStatus();
+  if (YieldUntil(consumer ? &h_->yielding_consumer_cpu : nullptr, ready)) {
+    return absl::OkStatus();
+  }
   for (;;) {
     // Read the word, announce, then look once more: a change after the
     // read makes Wait return at once, and a waker that changes it after
     // the announcement sees the flag (both sequentially consistent).
     const uint32_t seen = word.value().load();
     sleepers.store(1);
+    Deadline slice = Slice(deadline);
+    // A bias holder's commit is followed by no locked instruction: the
+    // barrier does what its fence would (see core.h). Where it fails, the
+    // sleeper looks again every millisecond instead.
+    if (consumer && h_->bias.load() != 0 && !HeavyBarrier()) {
+      slice = Earlier(deadline, Deadline::After(absl::Milliseconds(1)));
+    }
     if (ready()) return absl::OkStatus();
-    absl::Status s = word.Wait(seen, Slice(deadline));
+    absl::Status s = word.Wait(seen, slice);
+
     if (ready()) return absl::OkStatus();
     if (!s.ok() && (!IsTimeout(s) || deadline.Expired())) return s;
   }
@@ -814,7 +964,7 @@ absl::Status Core::Join(Deadline deadline) {
 // Checking.
 
 absl::Status Core::CheckConsistency() {
-  MP_RETURN_IF_ERROR(LockProducer());
+  MP_RETURN_IF_ERROR(LockProducer(ThreadToken()));
   absl::Status s = CheckLocked();
   UnlockProducer();
   return s;

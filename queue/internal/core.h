@@ -13,6 +13,26 @@
 // left their segment, so a copy made from a stale position is merely
 // wasted, and the CAS refuses it.
 //
+// The producer bias (Linux; bias.h). Taking and releasing the producer lock
+// costs two locked instructions per put, more than half of what a put
+// costs, and most queues have one producer at a time. A thread that makes
+// bias_after puts in a row with no other producer in between (kBiasAfter at
+// first) is given the bias: it holds bias_alive, a robust mutex, and its
+// token is in `bias`. From then on it puts without the lock: it sets
+// bias_busy, checks that `bias` still names it, appends and commits as
+// under the lock, and clears bias_busy, all plain stores and loads. Any
+// other producer (or anyone taking the producer lock) first revokes the
+// bias, under the lock: it stores kRevoking in `bias`, runs a HeavyBarrier
+// (so that the holder either sees kRevoking before it starts a put, or its
+// bias_busy is seen), and waits until bias_busy is clear, or until
+// bias_alive tells it the holder died (then it repairs, as after a death
+// under the lock). Each revocation doubles bias_after, so producers that
+// take turns soon stop passing the bias around. A holder whose bias was
+// revoked releases bias_alive on its next put; until then no other thread
+// can be given the bias. A consumer about to sleep runs a HeavyBarrier
+// after announcing itself while a bias is held: the holder's commit is not
+// followed by a locked instruction, and the barrier stands in for it.
+//
 // Waiting happens outside the locks: a consumer that finds no item spins
 // briefly, yields, then sleeps on put_word (a WaitWord holding the low 32
 // bits of `puts`); a producer of a full bounded queue does the same on
@@ -144,11 +164,25 @@ class Core {
 
   Core(std::unique_ptr<Arena> arena, Header* header);
 
-  absl::Status LockProducer();
+  // Takes the producer lock (repairing after a holder that died) and
+  // revokes the bias if another thread holds it; `me` is ThreadToken().
+  absl::Status LockProducer(uint64_t me);
   void UnlockProducer();
+  // The bias holder's put of item *n, its outcome in *s if made.
+  enum class BiasedPut { kMade, kFull, kRevoked };
+  BiasedPut PutBiased(absl::Span<const absl::string_view> pieces, uint64_t size,
+                      uint64_t me, uint64_t* n, absl::Status* s);
+  // After a put that committed item `n`: wakes sleeping consumers, and
+  // gives the CPU to a consumer yielding on it now and then.
+  void AfterPut(uint64_t n);
 
   // Under the producer lock.
   absl::Status RepairProducer();
+  absl::Status RevokeBias(uint64_t me);
+  // Counts a put by `me` towards the bias, and gives it when earned.
+  void CountRun(uint64_t me);
+  // Releases bias_alive if this thread holds it but no longer the bias.
+  void ReleaseStaleBias(uint64_t me);
   absl::Status Append(absl::Span<const absl::string_view> pieces, uint64_t size,
                       uint64_t n);
   absl::Status SwitchSegment(uint64_t record, uint64_t n, uint64_t* pos);
@@ -183,11 +217,11 @@ class Core {
   }
   absl::Status MapPositionSlow(uint64_t cursor, Segment* cache);
 
-  // Waits until `ready` (spinning, yielding, then sleeping on `word` with
-  // `sleepers` set), or the deadline: OK or TimeoutError. A consumer passes
-  // `yielding_cpu` (Header::yielding_consumer_cpu), a producer nullptr.
-  absl::Status WaitUntil(WaitWord& word, std::atomic<uint32_t>& sleepers,
-                         std::atomic<uint32_t>* yielding_cpu, Deadline deadline,
+  // Waits until `ready` (spinning, yielding, then sleeping on put_word with
+  // put_sleepers set, for a consumer; on get_word with get_sleepers set, for
+  // a producer), or the deadline: OK or TimeoutError.
+  enum class Side { kConsumer, kProducer };
+  absl::Status WaitUntil(Side side, Deadline deadline,
                          absl::FunctionRef<bool()> ready);
   // WaitUntil's yielding phase: whether `ready` came true. Shows the
   // caller's CPU in *yielding_cpu meanwhile, if not nullptr.

@@ -12,10 +12,10 @@ namespace queue_internal {
 enum class CrashPoint {
   kNone,
   // Producer, in the order a Put passes them.
-  kPutLocked,         // holding the producer lock, nothing changed yet
-  kReclaimPushed,     // a reclaimed segment pushed, chain_start not moved
-  kAllocPopped,       // a free segment popped, not linked
-  kAllocPending,      // a new segment recorded as pending, not backed
+  kPutLocked,      // holding the producer lock or the bias, nothing changed yet
+  kReclaimPushed,  // a reclaimed segment pushed, chain_start not moved
+  kAllocPopped,    // a free segment popped, not linked
+  kAllocPending,   // a new segment recorded as pending, not backed
   kAllocInitialized,  // a new segment initialised, the top not moved
   kAllocBumped,       // the top moved past a new segment, not linked
   kLinked,            // segment.next set, no END record yet
@@ -26,6 +26,7 @@ enum class CrashPoint {
   kCommitted,         // puts incremented, put_word not updated
   kWordUpdated,       // put_word updated, ppos not moved
   kPutDone,           // ppos moved, the lock still held
+  kRevoking,          // a revoker stored kRevoking, no barrier yet
   // Consumer, in the order a Get passes them.
   kFollowedEnd,  // the read position moved to the next segment
   kTaken,        // the item copied out, not claimed

@@ -44,7 +44,7 @@ namespace queue_internal {
 
 inline constexpr uint64_t kHeaderMagic = 0x6d702d7175657565ull;   // "mp-queue"
 inline constexpr uint64_t kSegmentMagic = 0x6d702d7365676d74ull;  // "mp-segmt"
-inline constexpr uint32_t kLayoutVersion = 2;
+inline constexpr uint32_t kLayoutVersion = 3;
 
 // Segment sizes: class c is 64 KiB << c.
 inline constexpr int kSegmentShift = 16;
@@ -121,6 +121,11 @@ struct alignas(64) Header {
   // Producer side: changed only under producer_lock.
   alignas(64) lock_internal::RobustMutex producer_lock;
   alignas(64) std::atomic<uint64_t> ppos;  // where the next record goes
+  // The producer bias (core.h): the token of the thread that puts without
+  // taking producer_lock, 0 when none, kRevoking while another producer
+  // takes it back; and 1 in bias_busy while the holder is inside a put.
+  std::atomic<uint64_t> bias;
+  std::atomic<uint32_t> bias_busy;
   // A segment taken from a free list or the bump pointer and not linked
   // into the chain yet (see Core::RepairProducer).
   std::atomic<uint64_t> pending;
@@ -131,6 +136,15 @@ struct alignas(64) Header {
   std::atomic<uint64_t> warm[kNumClasses];
   std::atomic<uint64_t> cold[kNumClasses];
   std::atomic<uint32_t> warm_count[kNumClasses];  // a hint, not exact
+
+  // Held by the bias holder for as long as it holds the bias, so that its
+  // death is noticed; and, under producer_lock, the run of puts that earns
+  // the bias: who made the last ones, how many in a row, and how many it
+  // takes (doubled at each revocation, from kBiasAfter).
+  alignas(64) lock_internal::RobustMutex bias_alive;
+  uint64_t run_token;
+  uint32_t run_length;
+  uint32_t bias_after;
 
   // Items put so far (the commit point of a put), and a word holding its low
   // 32 bits that consumers sleep on.
@@ -161,6 +175,14 @@ struct alignas(64) Header {
   alignas(64) std::atomic<uint64_t> dones;
   WaitWord done_word;
 };
+
+// Header::bias while a producer revokes the bias (no thread's token).
+inline constexpr uint64_t kRevoking = ~uint64_t{0};
+// Puts in a row by one thread, with no other producer in between, that
+// earn it the bias; after each revocation twice as many, up to
+// kMaxBiasAfter, so that producers taking turns stop passing it around.
+inline constexpr uint32_t kBiasAfter = 64;
+inline constexpr uint32_t kMaxBiasAfter = uint32_t{1} << 20;
 
 // The header block, then the first segment.
 inline constexpr uint64_t kFirstSegment = kMinSegment;
