@@ -287,6 +287,37 @@ INSTANTIATE_TEST_SUITE_P(
              (std::get<1>(info.param) ? "Biased" : "");
     });
 
+// A producer killed while it revokes this thread's bias, right after
+// marking it kRevoking: this thread's next put finds the bias gone, takes
+// the lock (told its owner died), finishes the revocation and goes on.
+TEST(BiasCrashTest, RevokerKilledWhileRevoking) {
+  if (!queue_internal::PrepareBiasHolder()) {
+    GTEST_SKIP() << "no producer bias on this platform";
+  }
+  auto q = Queue<std::string>::Create();
+  ASSERT_TRUE(q.ok());
+  std::vector<std::string> expected;
+  for (int i = 0; i < static_cast<int>(queue_internal::kBiasAfter); ++i) {
+    ASSERT_TRUE(q->Put(MakeItem("p", i, kSmall)).ok());
+    expected.push_back(MakeItem("p", i, kSmall));
+  }
+  ASSERT_TRUE(QueueTestPeer::HoldsBias(*q));
+  absl::StatusOr<std::pair<Connection, Connection>> acks = Pipe(false);
+  ASSERT_TRUE(acks.ok());
+  std::vector<int> acked = RunToDeath<int>(
+      Process(CrashingPut, *q, static_cast<int>(CrashPoint::kRevoking), 0, 0,
+              std::vector<int>{kSmall}, std::move(acks->second)),
+      acks->first, acks->second);
+  ASSERT_FALSE(HasFailure());
+  EXPECT_TRUE(acked.empty());
+  ASSERT_TRUE(q->Put(MakeItem("a", 0, kSmall)).ok());
+  expected.push_back(MakeItem("a", 0, kSmall));
+  EXPECT_FALSE(QueueTestPeer::HoldsBias(*q));
+  std::vector<std::string> got = Drain(*q);
+  EXPECT_TRUE(got == expected);
+  ExpectQueueWorks(*q);
+}
+
 class ConsumerCrashTest : public ::testing::TestWithParam<Case> {};
 
 // Whether the item whose Get died at `point` was removed from the queue.

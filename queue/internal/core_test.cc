@@ -18,6 +18,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "base/codec.h"
 #include "base/deadline.h"
@@ -25,6 +26,7 @@
 #include "base/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "queue/internal/bias.h"
 #include "queue/internal/layout.h"
 #include "queue/queue.h"
 #include "shm_value/shared_memory.h"
@@ -48,6 +50,10 @@ struct QueueTestPeer {
   static bool YieldUntil(std::atomic<uint32_t>* yielding_cpu,
                          absl::FunctionRef<bool()> ready) {
     return Core::YieldUntil(yielding_cpu, ready);
+  }
+  // Whether the calling thread holds the producer bias.
+  static bool HoldsBias(Core& core) {
+    return core.h_->bias.load() == ThreadToken();
   }
   static void TurnOffRecheck(Core& core) {
     core.recheck_ = absl::InfiniteDuration();
@@ -203,6 +209,9 @@ TEST(WakeUpTest, SleepersAreWokenWithoutTheirRecheck) {
     EXPECT_TRUE(q->Put(i).ok());
   }
   consumer.join();
+  // Most of those puts were made with the producer bias, where there is one
+  // (a consumer about to sleep then runs a HeavyBarrier).
+  if (PrepareBiasHolder()) EXPECT_TRUE(QueueTestPeer::HoldsBias(core));
   EXPECT_LT(absl::Now() - start, kPatience) << "a consumer missed a wake-up";
 
   // A producer asleep on a full queue, woken by each Get.
@@ -221,6 +230,54 @@ TEST(WakeUpTest, SleepersAreWokenWithoutTheirRecheck) {
   producer.join();
   EXPECT_LT(absl::Now() - start, kPatience) << "a producer missed a wake-up";
   EXPECT_EQ(q->Qsize(), 1);
+}
+
+// The producer bias passes between threads: earned by a run of puts,
+// revoked by another producer's put (and then twice as hard to earn), given
+// up by the former holder on its next put, and never reorders items.
+TEST(BiasTest, EarnedRevokedAndEarnedAgain) {
+  if (!PrepareBiasHolder()) GTEST_SKIP() << "no producer bias here";
+  absl::StatusOr<Queue<int>> q = Queue<int>::Create();
+  ASSERT_TRUE(q.ok()) << q.status();
+  Core& core = QueueTestPeer::CoreOf(*q);
+  Header* h = QueueTestPeer::HeaderOf(core);
+  int next = 0;
+  auto put_run = [&](int n) {
+    for (int i = 0; i < n; ++i) EXPECT_TRUE(q->Put(next++).ok());
+  };
+  absl::Notification earned, revoked, given_up;
+  std::thread other([&] {
+    put_run(kBiasAfter - 1);
+    EXPECT_FALSE(QueueTestPeer::HoldsBias(core));
+    put_run(1);
+    EXPECT_TRUE(QueueTestPeer::HoldsBias(core));
+    EXPECT_TRUE(h->bias_alive.HeldByMe());
+    put_run(10);  // biased puts
+    earned.Notify();
+    revoked.WaitForNotification();
+    EXPECT_FALSE(QueueTestPeer::HoldsBias(core));
+    put_run(1);  // through the lock: gives bias_alive up
+    EXPECT_FALSE(h->bias_alive.HeldByMe());
+    given_up.Notify();
+  });
+  earned.WaitForNotification();
+  put_run(1);  // revokes
+  EXPECT_EQ(h->bias.load(), 0u);
+  EXPECT_EQ(h->bias_after, 2 * kBiasAfter);
+  revoked.Notify();
+  given_up.WaitForNotification();
+  other.join();
+  put_run(2 * kBiasAfter - 1);
+  EXPECT_FALSE(QueueTestPeer::HoldsBias(core));
+  put_run(1);
+  EXPECT_TRUE(QueueTestPeer::HoldsBias(core));
+  for (int i = 0; i < next; ++i) {
+    absl::StatusOr<int> v = q->GetNowait();
+    ASSERT_TRUE(v.ok()) << v.status();
+    EXPECT_EQ(*v, i);
+  }
+  EXPECT_TRUE(core.CheckConsistency().ok());
+  EXPECT_FALSE(QueueTestPeer::HoldsBias(core));  // the check took the lock
 }
 
 // A consumer that waits by yielding shows a producer on its CPU where it
