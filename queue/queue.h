@@ -58,7 +58,10 @@
 //     64 KiB or more are copied out by one consumer at a time, and a
 //     GetNowait() that meets one being copied returns Empty. Producers
 //     share a lock: a Put, PutNowait() included, may wait for another
-//     producer's copy into the queue to finish.
+//     producer's copy into the queue to finish. On Linux a thread that puts
+//     many items in a row, with no other producer in between, stops taking
+//     the lock (its process registers for membarrier(2)) until another
+//     producer comes, which then waits for its current Put to finish.
 //   - Close() marks the queue closed in this process (copies included): a
 //     Put or Get afterwards returns mp::ClosedError() (Python:
 //     ValueError("Queue ... is closed")). Other processes are unaffected. A

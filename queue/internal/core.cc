@@ -250,6 +250,7 @@ void Core::UnlockProducer() {
 
 absl::Status Core::RevokeBias(uint64_t me) {
   const uint64_t holder = h_->bias.load();
+  if (holder == 0) return absl::OkStatus();  // dropped by its holder's ~Core
   if (holder == me) {
     // This thread's own, and it is not inside a put: nothing to wait for.
     h_->bias.store(0);
