@@ -12,10 +12,10 @@ namespace queue_internal {
 enum class CrashPoint {
   kNone,
   // Producer, in the order a Put passes them.
-  kPutLocked,      // holding the producer lock or the bias, nothing changed yet
-  kReclaimPushed,  // a reclaimed segment pushed, chain_start not moved
-  kAllocPopped,    // a free segment popped, not linked
-  kAllocPending,   // a new segment recorded as pending, not backed
+  kPutLocked,         // holding the producer lock or bias, nothing changed yet
+  kReclaimPushed,     // a reclaimed segment pushed, chain_start not moved
+  kAllocPopped,       // a free segment popped, not linked
+  kAllocPending,      // a new segment recorded as pending, not backed
   kAllocInitialized,  // a new segment initialised, the top not moved
   kAllocBumped,       // the top moved past a new segment, not linked
   kLinked,            // segment.next set, no END record yet

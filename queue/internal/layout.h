@@ -118,7 +118,8 @@ struct alignas(64) Header {
   uint64_t type_hash;  // which Queue<T> this is, so a spawned child cannot
                        // open it as a queue of another type
 
-  // Producer side: changed only under producer_lock.
+  // Producer side: changed only under producer_lock, or by the holder of
+  // the producer bias (core.h).
   alignas(64) lock_internal::RobustMutex producer_lock;
   alignas(64) std::atomic<uint64_t> ppos;  // where the next record goes
   // The producer bias (core.h): the token of the thread that puts without
