@@ -3,8 +3,9 @@
 // The queue never trusts its shared memory: whatever another process wrote
 // there (a bug, a half-finished write), a Put or Get reports it as an error
 // and does not crash. The CorruptTests scribble on a queue's shared state
-// and check exactly that. The WakeUpTest checks that sleepers are woken by
-// the other side, not by their periodic re-check.
+// and check exactly that. The WakeUpTests check that sleepers are woken by
+// the other side, not by their periodic re-check; the BiasTest follows the
+// producer bias from thread to thread.
 #include "queue/internal/core.h"
 
 #include <atomic>
