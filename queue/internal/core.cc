@@ -734,6 +734,21 @@ inline RecordView ViewRecord(const Core::Segment& seg, uint64_t pos) {
 
 }  // namespace
 
+inline bool Core::TakeAndClaim(
+    const char* record, uint64_t payload, uint64_t c, uint64_t g,
+    absl::FunctionRef<absl::Status(absl::string_view)> take,
+    absl::Status* taken) {
+  *taken = take(absl::string_view(record + sizeof(RecordHeader), payload));
+  MP_QUEUE_CRASH_POINT(kTaken);
+  uint64_t c0 = c, g0 = g;
+  // The commit.
+  if (!h_->read.CompareExchange(&c0, &g0, c + RecordSize(payload), g + 1)) {
+    return false;
+  }
+  MP_QUEUE_CRASH_POINT(kClaimed);
+  return true;
+}
+
 absl::Status Core::Get(
     Deadline deadline,
     absl::FunctionRef<absl::Status(absl::string_view)> take) {
@@ -750,13 +765,8 @@ absl::Status Core::Get(
       const RecordView r = ViewRecord(cache.seg, c);
       if (r.stamp == g && r.type == kItem && r.payload < kLockedItem &&
           r.payload <= r.room) {
-        absl::Status taken =
-            take(absl::string_view(r.bytes + sizeof(RecordHeader), r.payload));
-        MP_QUEUE_CRASH_POINT(kTaken);
-        uint64_t c0 = c, g0 = g;
-        if (h_->read.CompareExchange(&c0, &g0, c + RecordSize(r.payload),
-                                     g + 1)) {
-          MP_QUEUE_CRASH_POINT(kClaimed);
+        absl::Status taken;
+        if (TakeAndClaim(r.bytes, r.payload, c, g, take, &taken)) {
           AfterGet();
           return taken;
         }
@@ -845,13 +855,8 @@ absl::Status Core::GetSlow(
       holds_big_lock = true;
       continue;  // the position may have moved meanwhile
     }
-    absl::Status taken =
-        take(absl::string_view(p + sizeof(RecordHeader), payload));
-    MP_QUEUE_CRASH_POINT(kTaken);
-    uint64_t c0 = c, g0 = g;
-    // The commit.
-    if (h_->read.CompareExchange(&c0, &g0, c + RecordSize(payload), g + 1)) {
-      MP_QUEUE_CRASH_POINT(kClaimed);
+    absl::Status taken;
+    if (TakeAndClaim(p, payload, c, g, take, &taken)) {
       release_big_lock();
       AfterGet();
       return taken;
@@ -888,7 +893,6 @@ absl::Status Core::WaitUntil(Side side, Deadline deadline,
     }
     if (ready()) return absl::OkStatus();
     absl::Status s = word.Wait(seen, slice);
-
     if (ready()) return absl::OkStatus();
     if (!s.ok() && (!IsTimeout(s) || deadline.Expired())) return s;
   }

@@ -202,6 +202,13 @@ class Core {
   // under big_item_lock, reports corruption.
   absl::Status GetSlow(Deadline deadline,
                        absl::FunctionRef<absl::Status(absl::string_view)> take);
+  // Passes the item of `payload` bytes in the record at `record` (position
+  // c, item g) to `take` and claims it; true, with what `take` returned in
+  // *taken, if this consumer won it.
+  bool TakeAndClaim(const char* record, uint64_t payload, uint64_t c,
+                    uint64_t g,
+                    absl::FunctionRef<absl::Status(absl::string_view)> take,
+                    absl::Status* taken);
   // After a get: bumps get_word for producers of a bounded queue.
   void AfterGet();
   // Follows the END record at `cpos` to the next segment.
