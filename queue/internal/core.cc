@@ -601,8 +601,7 @@ absl::Status Core::Put(absl::Span<const absl::string_view> pieces,
     }
     MP_RETURN_IF_ERROR(LockProducer(me));
     n = h_->puts.load(std::memory_order_relaxed);
-    if (maxsize_ > 0 &&
-        n - h_->read.LoadSecond() >= static_cast<uint64_t>(maxsize_)) {
+    if (FullAt(n)) {
       // Another producer took the room.
       UnlockProducer();
       if (deadline.Expired()) return FullError("Queue.Put: queue is full");
@@ -635,8 +634,7 @@ Core::BiasedPut Core::PutBiased(absl::Span<const absl::string_view> pieces,
   }
   MP_QUEUE_CRASH_POINT(kPutLocked);
   *n = h_->puts.load(std::memory_order_relaxed);
-  if (maxsize_ > 0 &&
-      *n - h_->read.LoadSecond() >= static_cast<uint64_t>(maxsize_)) {
+  if (FullAt(*n)) {
     h_->bias_busy.store(0, std::memory_order_release);
     return BiasedPut::kFull;
   }

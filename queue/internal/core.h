@@ -250,6 +250,12 @@ class Core {
   // Whether puts > g (g: the items gotten, just read).
   bool ItemsAvailable(uint64_t g) const;
   bool RoomAvailable() const;
+  // For the producer side's owner, `n` being puts: whether a bounded queue
+  // is full (gets, read after `n`, cannot pass it).
+  bool FullAt(uint64_t n) const {
+    return maxsize_ > 0 &&
+           n - h_->read.LoadSecond() >= static_cast<uint64_t>(maxsize_);
+  }
 
   std::unique_ptr<Arena> arena_;
   Header* const h_;
