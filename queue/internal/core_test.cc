@@ -212,7 +212,9 @@ TEST(WakeUpTest, SleepersAreWokenWithoutTheirRecheck) {
   consumer.join();
   // Most of those puts were made with the producer bias, where there is one
   // (a consumer about to sleep then runs a HeavyBarrier).
-  if (PrepareBiasHolder()) EXPECT_TRUE(QueueTestPeer::HoldsBias(core));
+  if (PrepareBiasHolder()) {
+    EXPECT_TRUE(QueueTestPeer::HoldsBias(core));
+  }
   EXPECT_LT(absl::Now() - start, kPatience) << "a consumer missed a wake-up";
 
   // A producer asleep on a full queue, woken by each Get.

@@ -121,6 +121,13 @@ struct alignas(64) Header {
   // Producer side: changed only under producer_lock, or by the holder of
   // the producer bias (core.h).
   alignas(64) lock_internal::RobustMutex producer_lock;
+  // Under producer_lock, in its cache line (a put under the lock touches
+  // them): the run of puts that earns the producer bias: who made the last
+  // ones, how many in a row, and how many it takes (doubled at each
+  // revocation, from kBiasAfter).
+  uint64_t run_token;
+  uint32_t run_length;
+  uint32_t bias_after;
   alignas(64) std::atomic<uint64_t> ppos;  // where the next record goes
   // The producer bias (core.h): the token of the thread that puts without
   // taking producer_lock, 0 when none, kRevoking while another producer
@@ -139,13 +146,8 @@ struct alignas(64) Header {
   std::atomic<uint32_t> warm_count[kNumClasses];  // a hint, not exact
 
   // Held by the bias holder for as long as it holds the bias, so that its
-  // death is noticed; and, under producer_lock, the run of puts that earns
-  // the bias: who made the last ones, how many in a row, and how many it
-  // takes (doubled at each revocation, from kBiasAfter).
+  // death is noticed.
   alignas(64) lock_internal::RobustMutex bias_alive;
-  uint64_t run_token;
-  uint32_t run_length;
-  uint32_t bias_after;
 
   // Items put so far (the commit point of a put), and a word holding its low
   // 32 bits that consumers sleep on.
@@ -184,6 +186,10 @@ inline constexpr uint64_t kRevoking = ~uint64_t{0};
 // kMaxBiasAfter, so that producers taking turns stop passing it around.
 inline constexpr uint32_t kBiasAfter = 64;
 inline constexpr uint32_t kMaxBiasAfter = uint32_t{1} << 20;
+
+static_assert(offsetof(Header, bias_after) + sizeof(uint32_t) <=
+                  offsetof(Header, producer_lock) + 64,
+              "the run counters share the producer lock's cache line");
 
 // The header block, then the first segment.
 inline constexpr uint64_t kFirstSegment = kMinSegment;
