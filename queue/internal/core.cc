@@ -285,8 +285,7 @@ absl::Status Core::RevokeBias(uint64_t me) {
     }
   }
   h_->bias_busy.store(0);
-  h_->bias_after = static_cast<uint32_t>(std::min<uint64_t>(
-      uint64_t{std::max(h_->bias_after, kBiasAfter / 2)} * 2, kMaxBiasAfter));
+  h_->bias_after = std::min(2 * BiasAfter(), kMaxBiasAfter);
   h_->run_length = 0;
   h_->bias.store(0);
   // The holder died inside a put: what it left is what a death under the
@@ -299,9 +298,7 @@ void Core::CountRun(uint64_t me) {
     h_->run_token = me;
     h_->run_length = 0;
   }
-  const uint32_t after =
-      std::min(std::max(h_->bias_after, kBiasAfter), kMaxBiasAfter);
-  if (++h_->run_length % after != 0) return;
+  if (++h_->run_length % BiasAfter() != 0) return;
   if (h_->bias.load(std::memory_order_relaxed) != 0 || !PrepareBiasHolder()) {
     return;
   }

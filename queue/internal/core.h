@@ -67,6 +67,7 @@
 #ifndef MP_QUEUE_INTERNAL_CORE_H_
 #define MP_QUEUE_INTERNAL_CORE_H_
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -179,6 +180,11 @@ class Core {
   // Under the producer lock.
   absl::Status RepairProducer();
   absl::Status RevokeBias(uint64_t me);
+  // Header::bias_after, within [kBiasAfter, kMaxBiasAfter] whatever the
+  // shared memory holds.
+  uint32_t BiasAfter() const {
+    return std::min(std::max(h_->bias_after, kBiasAfter), kMaxBiasAfter);
+  }
   // Counts a put by `me` towards the bias, and gives it when earned.
   void CountRun(uint64_t me);
   // Releases bias_alive if this thread holds it but no longer the bias.
