@@ -1,7 +1,8 @@
 // Linux specifics of the robust mutex: its entries share glibc's robust list
 // with glibc's own robust pthread mutexes (interleaved, in one thread and
 // across a SIGKILL), nested holds released out of order, entries left on a
-// list by a release from another thread, and plain fork() children.
+// list by a release from another thread or by a killed holder whose waiter
+// takes over while it exits, and plain fork() children.
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -20,6 +21,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "base/deadline.h"
+#include "base/internal/test_util.h"
 #include "base/launch.h"
 #include "base/status.h"
 #include "gtest/gtest.h"
@@ -36,6 +38,9 @@ using lock_internal::RobustHead;
 using lock_testing::ExitCode;
 using lock_testing::ForkAndHold;
 using lock_testing::ForkChild;
+
+// Far beyond any fair wait, short of a hang.
+constexpr absl::Duration kPatience = absl::Seconds(60);
 
 RobustHead* MyRobustHead() {
   RobustHead* head = nullptr;
@@ -186,6 +191,79 @@ TEST(LockLinuxTest, HeldByMeProtectedOnlyWhenADeathWouldBeNoticed) {
   ASSERT_TRUE(m->Unlock().ok());
   done.Notify();
   other.join();
+}
+
+// The kernel wakes a killed holder's waiter while the holder is still
+// exiting (here it has much memory to free), and the waiter takes the mutex
+// at once. Its hold must be protected all the same: when it dies holding
+// the mutex in turn, the next acquirer is told, instead of waiting for
+// good behind a dead thread.
+TEST(LockLinuxTest, WaiterWokenByAKilledHolderIsProtected) {
+  void* mem = mmap(nullptr, sizeof(lock_internal::RobustMutex),
+                   PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(mem, MAP_FAILED);
+  auto* m = new (mem) lock_internal::RobustMutex;
+  absl::StatusOr<ChildProcess> holder = ForkAndHold([&] {
+    return test_util::FillMemoryToExitSlowly(size_t{512} << 20) &&
+           m->Lock(Deadline::Never()).ok();
+  });
+  ASSERT_TRUE(holder.ok()) << holder.status();
+  absl::StatusOr<ChildProcess> waiter = ForkChild([&] {
+    if (!IsOwnerDied(m->Lock(Deadline::Never()))) return 1;
+    if (!m->HeldByMeProtected()) return 2;
+    raise(SIGKILL);  // dies holding it
+    return 3;
+  });
+  ASSERT_TRUE(waiter.ok()) << waiter.status();
+  EXPECT_TRUE(test_util::WaitUntilInFutexWait(waiter->pid(), kPatience));
+  ASSERT_TRUE(holder->Kill().ok());
+  EXPECT_EQ(ExitCode(holder), -SIGKILL);
+  EXPECT_EQ(ExitCode(waiter), -SIGKILL);
+  EXPECT_TRUE(IsOwnerDied(m->Lock(Deadline::After(kPatience))));
+  EXPECT_TRUE(m->Unlock().ok());
+  munmap(mem, sizeof(lock_internal::RobustMutex));
+}
+
+// After a release by another thread, the entry stays parked on the
+// holder's list. A process that then takes the mutex holds it unprotected
+// and dies: the kernel marks the owner death (the mutex was its pending
+// entry), but the entry is still on the first thread's live list, so the
+// next holder must leave it there, and that thread gets it back intact.
+TEST(LockLinuxTest, ParkedEntryStaysOnItsLiveThreadsList) {
+  void* mem = mmap(nullptr, sizeof(lock_internal::RobustMutex),
+                   PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(mem, MAP_FAILED);
+  auto* m = new (mem) lock_internal::RobustMutex;
+  absl::Notification taken, released, done;
+  std::thread first([&] {
+    EXPECT_TRUE(m->Lock(Deadline::Never()).ok());
+    taken.Notify();
+    released.WaitForNotification();
+    // Its own entry, parked: taking the mutex protects it again, and
+    // releasing it leaves this thread's list empty.
+    EXPECT_TRUE(m->Lock(Deadline::Never()).ok());
+    EXPECT_TRUE(m->HeldByMeProtected());
+    EXPECT_TRUE(m->Unlock().ok());
+    RobustHead* head = MyRobustHead();
+    EXPECT_EQ(head->list, static_cast<void*>(head));
+    done.Notify();
+  });
+  taken.WaitForNotification();
+  ASSERT_TRUE(m->Release().ok());
+  absl::StatusOr<ChildProcess> child = ForkChild([&] {
+    if (!m->Lock(Deadline::Never()).ok()) return 1;
+    if (m->HeldByMeProtected()) return 2;
+    raise(SIGKILL);  // dies holding it, unprotected
+    return 3;
+  });
+  EXPECT_EQ(ExitCode(child), -SIGKILL);
+  EXPECT_TRUE(IsOwnerDied(m->Lock(Deadline::After(kPatience))));
+  EXPECT_FALSE(m->HeldByMeProtected());
+  EXPECT_TRUE(m->Unlock().ok());
+  released.Notify();
+  done.WaitForNotification();
+  first.join();
+  munmap(mem, sizeof(lock_internal::RobustMutex));
 }
 
 TEST(LockLinuxTest, EntryOfAnEndedThreadIsTakenOver) {

@@ -72,6 +72,18 @@ void KillPid(int pid);
 // Stands for a child's work: it never ends by itself.
 [[noreturn]] void SleepForever();
 
+#ifndef _WIN32
+// Whether process `pid` (a child) is asleep in a futex wait, a lock's or a
+// wait word's, within `timeout` (Linux: /proc/<pid>/syscall).
+bool WaitUntilInFutexWait(int pid, absl::Duration timeout);
+
+// Maps and fills `bytes` of private memory that the calling process keeps,
+// so that its exit, which frees it, takes a while. A killed lock holder's
+// waiters are woken early in its exit: this leaves them plenty of time to
+// run while the holder is still exiting. False if the memory was refused.
+bool FillMemoryToExitSlowly(size_t bytes);
+#endif
+
 }  // namespace test_util
 }  // namespace mp
 

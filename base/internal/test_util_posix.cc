@@ -1,6 +1,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include <utility>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "base/handle.h"
 #include "base/internal/test_util.h"
@@ -100,6 +102,28 @@ bool ProcessWatch::WaitGone(absl::Duration timeout) {
 }
 
 void KillPid(int pid) { kill(pid, SIGKILL); }
+
+bool WaitUntilInFutexWait(int pid, absl::Duration timeout) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/syscall";
+  const std::string futex = std::to_string(SYS_futex) + " ";
+  const absl::Time end = absl::Now() + timeout;
+  for (;;) {
+    // The syscall number and its arguments while the process is blocked in
+    // one, "running" otherwise.
+    std::ifstream in(path);
+    std::string line;
+    std::getline(in, line);
+    if (line.compare(0, futex.size(), futex) == 0) return true;
+    if (absl::Now() >= end) return false;
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+}
+
+bool FillMemoryToExitSlowly(size_t bytes) {
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  return p != MAP_FAILED;
+}
 
 }  // namespace test_util
 }  // namespace mp

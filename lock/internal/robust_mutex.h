@@ -21,13 +21,19 @@
 // kernel's protocol for a death in mid-operation). glibc's robust pthread
 // mutex does the same through a slower general path.
 //
-// A release by another thread cannot take the entry off the holder's list
-// (only the list's thread may touch it), so after one the entry stays on
-// the old holder's list until that thread takes the mutex again (and then
-// releases it) or dies; until then a new holder holds it "unprotected":
-// its death goes unnoticed, as with Python's Lock. Processes must be
-// created by fork() or exec (fork's atfork handler renews the per-thread
-// cache) and share a PID namespace (the word holds TIDs).
+// The mutex records whose list its entry is on. A new holder finds it on
+// no list (put it on its own), on its own list (nothing to do), or on the
+// list of a thread that died holding the mutex: the kernel read the
+// entry's link before it freed the word, so that list is done with, and the
+// new holder takes the entry over at once, while the dead thread may still
+// be exiting. A release by another thread cannot take the entry off the
+// holder's list (only the list's thread may touch it): it marks the entry
+// "parked" instead, and there it stays until that thread takes the mutex
+// again (and then releases it) or is gone; until then a new holder holds it
+// "unprotected": its death goes unnoticed, as with Python's Lock.
+// Processes must be created by fork() or exec (fork's atfork handler
+// renews the per-thread cache) and share a PID namespace (the word holds
+// TIDs).
 //
 // Windows. The word names the holder thread: its id, and 32 bits of its
 // creation time so that a later thread given the same id is not taken for
@@ -154,17 +160,23 @@ class RobustMutex {
   // The calling thread's hold: the entry comes off its robust list, if on
   // it, before the word is released.
   bool ReleaseMine(uint32_t new_value, uint32_t* seen);
-  // Puts the entry on the calling thread's robust list (a new holder).
+  // A new holder's robust-list work: puts the entry on its list unless it
+  // is there already.
+  void Protect(const ThreadState& t);
+  // Puts the entry on the calling thread's robust list.
   void Link(const ThreadState& t);
-  // A new holder found the entry on another thread's list: takes it over if
-  // that thread is gone.
-  void ProtectStale();
+  // Protect() past its common cases: the entry is on a list, not as this
+  // thread's own protected hold; `token` says whose (see node_token_).
+  void ProtectStale(const ThreadState& t, uint64_t token);
 
   // The robust futex: holder TID | FUTEX_WAITERS | FUTEX_OWNER_DIED.
   std::atomic<uint32_t> word_{0};
   // Which thread's robust list holds `next_`: that thread's token (its TID
-  // in the high half, random bits below); 0 when on no list (prev_/next_
-  // are then meaningless).
+  // in the high half, random bits below, bit 0 clear), with kParked set
+  // while that thread does not hold the mutex (another thread released its
+  // hold); 0 when on no list (prev_/next_ are then meaningless). Without
+  // kParked, a token other than the holder's names a thread that died
+  // holding the mutex.
   std::atomic<uint64_t> node_token_{0};
   // Puts prev_ / next_ 24 / 32 bytes after the word, where glibc's entries
   // have them (checked in robust_mutex_linux.cc).

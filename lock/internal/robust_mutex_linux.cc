@@ -60,7 +60,7 @@ uint32_t RandomBits(uint32_t tid) {
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     bits = static_cast<uint32_t>(z ^ (z >> 31));
   }
-  return bits == 0 ? 1 : bits;
+  return bits;
 }
 
 uint32_t TokenTid(uint64_t token) { return static_cast<uint32_t>(token >> 32); }
@@ -96,7 +96,7 @@ void InitThreadState() {
       pthread_atfork(nullptr, nullptr, &ForgetThreadStateAfterFork) == 0;
   static_cast<void>(registered);
   uint32_t tid = static_cast<uint32_t>(syscall(SYS_gettid));
-  s.token = (uint64_t{tid} << 32) | RandomBits(tid);
+  s.token = (uint64_t{tid} << 32) | (RandomBits(tid) & ~uint32_t{kParked});
   s.head = nullptr;
   RobustHead* head = nullptr;
   size_t len = 0;
@@ -151,17 +151,9 @@ absl::Status RobustMutex::LockSlow(uint32_t seen, Deadline deadline) {
       if (word_.compare_exchange_weak(w, self | (w & kWaiters) | slept,
                                       std::memory_order_acquire,
                                       std::memory_order_relaxed)) {
-        bool died = (w & kOwnerDied) != 0;
         const ThreadState& t = tls_state;
-        if (t.head != nullptr) {
-          uint64_t token = node_token_.load(std::memory_order_acquire);
-          if (token == 0) {
-            Link(t);
-          } else if (token != t.token) {
-            ProtectStale();
-          }
-        }
-        if (died) status = OwnerDiedError();
+        if (t.head != nullptr) Protect(t);
+        if ((w & kOwnerDied) != 0) status = OwnerDiedError();
         break;
       }
       continue;
@@ -215,14 +207,25 @@ bool ThreadGone(uint32_t tid) {
 
 }  // namespace
 
-void RobustMutex::ProtectStale() {
-  // The entry is on another thread's list: left there by a release from a
-  // third thread, or by a holder that died. Only that thread may unlink it,
-  // so take it over only once that thread is gone; until then this hold is
-  // unprotected.
-  const ThreadState& t = tls_state;
-  uint32_t tid = TokenTid(node_token_.load(std::memory_order_relaxed));
-  // An earlier thread with our TID is gone, since we have it now.
+void RobustMutex::ProtectStale(const ThreadState& t, uint64_t token) {
+  if (token == (t.token | kParked)) {
+    // On this thread's list already, left there when another thread
+    // released this thread's earlier hold: protected again.
+    node_token_.store(t.token, std::memory_order_relaxed);
+    return;
+  }
+  if ((token & kParked) == 0) {
+    // Its thread died holding the mutex: the kernel freed the word after
+    // reading the entry's link, so nothing reads that list any more, even
+    // if the thread has not finished exiting (its waiters are woken while
+    // it exits).
+    Link(t);
+    return;
+  }
+  // Parked on another thread's list, which only that thread may change:
+  // take it over once that thread is gone; until then this hold is
+  // unprotected. An earlier thread with our TID is gone, since we have it.
+  const uint32_t tid = TokenTid(token);
   if (tid == t.tid || ThreadGone(tid)) Link(t);
 }
 
@@ -257,7 +260,15 @@ absl::Status RobustMutex::ReleaseOther(uint32_t seen) {
       continue;
     }
     // Another thread's hold: free the word and leave the entry on that
-    // thread's list (see robust_mutex.h).
+    // thread's list, parked first so that no new holder takes it for the
+    // entry of a dead thread (see robust_mutex.h).
+    uint64_t token = node_token_.load(std::memory_order_relaxed);
+    if (TokenTid(token) == holder && (token & kParked) == 0) {
+      // Fails only if the entry moved meanwhile: its holder took it off its
+      // list, or another releaser parked it first.
+      node_token_.compare_exchange_strong(token, token | kParked,
+                                          std::memory_order_relaxed);
+    }
     if (word_.compare_exchange_weak(w, 0, std::memory_order_release,
                                     std::memory_order_relaxed)) {
       if (w & kWaiters) FutexWakeOne(&word_);

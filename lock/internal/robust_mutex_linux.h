@@ -26,7 +26,8 @@ struct RobustHead {
 
 struct ThreadState {
   uint32_t tid;  // 0 until initialised (and again in a forked child)
-  // Unique among live threads: the TID in the high half, random bits below.
+  // Unique among live threads: the TID in the high half, random bits below,
+  // bit 0 clear (it is kParked in RobustMutex::node_token_).
   uint64_t token;
   RobustHead* head;  // nullptr: no usable list, holds are unprotected
 };
@@ -42,6 +43,10 @@ inline ThreadState& Self() {
   if (ABSL_PREDICT_FALSE(tls_state.tid == 0)) InitThreadState();
   return tls_state;
 }
+
+// In RobustMutex::node_token_: the entry is on the named thread's list, but
+// that thread does not hold the mutex.
+inline constexpr uint64_t kParked = 1;
 
 // The prev / next slots of the entry `entry` points to (its low bit marks a
 // PI entry).
@@ -71,19 +76,22 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline absl::Status RobustMutex::Lock(
           seen, tid, std::memory_order_acquire, std::memory_order_relaxed))) {
     return LockSlow(seen, deadline);
   }
-  if (head != nullptr) {
-    uint64_t token = node_token_.load(std::memory_order_acquire);
-    if (ABSL_PREDICT_TRUE(token == 0)) {
-      Link(t);
-    } else if (token != t.token) {
-      ProtectStale();
-    }
-    // list_op_pending stays on this mutex while we hold it: the kernel
-    // marks a pending entry only if its word names the dying thread, so a
-    // stale one is harmless, the memory stays mapped while we hold it
-    // (PinnedInThisProcess), and the release sets and clears it anyway.
-  }
+  // list_op_pending stays on this mutex while we hold it: the kernel marks
+  // a pending entry only if its word names the dying thread, so a stale one
+  // is harmless, the memory stays mapped while we hold it
+  // (PinnedInThisProcess), and the release sets and clears it anyway.
+  if (head != nullptr) Protect(t);
   return absl::OkStatus();
+}
+
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void RobustMutex::Protect(
+    const ThreadState& t) {
+  const uint64_t token = node_token_.load(std::memory_order_acquire);
+  if (ABSL_PREDICT_TRUE(token == 0)) {
+    Link(t);
+  } else if (ABSL_PREDICT_FALSE(token != t.token)) {
+    ProtectStale(t, token);
+  }
 }
 
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void RobustMutex::Link(
@@ -107,7 +115,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool RobustMutex::ReleaseMine(
   if (head != nullptr) {
     head->list_op_pending = &next_;
     std::atomic_signal_fence(std::memory_order_seq_cst);
-    if (node_token_.load(std::memory_order_relaxed) == t.token) {
+    if ((node_token_.load(std::memory_order_relaxed) & ~kParked) == t.token) {
       // glibc's DEQUEUE_MUTEX. prev_/next_ keep stale values: a zero token
       // says the entry is on no list.
       void* next = next_;
@@ -135,8 +143,8 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool RobustMutex::ReleaseMine(
 
 // No check that the calling thread holds the mutex before ReleaseMine():
 // taking the entry off this thread's own list is right whoever holds the
-// mutex (an entry of ours is ours to unlink), and the compare-and-swap only
-// releases this thread's hold.
+// mutex (an entry of ours is ours to unlink, parked or not), and the
+// compare-and-swap only releases this thread's hold.
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline absl::Status RobustMutex::Release() {
   uint32_t w;
   if (ABSL_PREDICT_TRUE(ReleaseMine(0, &w))) return absl::OkStatus();
