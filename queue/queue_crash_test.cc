@@ -6,6 +6,8 @@
 // crash points of internal/crash_point.h), and the next user of the queue
 // must find exactly what the protocol promises; (2) producers and consumers
 // are killed at random moments, many times, while others keep going.
+#include <signal.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -23,8 +25,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "base/deadline.h"
+#include "base/internal/test_util.h"
 #include "base/status.h"
 #include "gtest/gtest.h"
+#include "lock/internal/robust_mutex.h"
 #include "pipe/pipe.h"
 #include "process/process.h"
 #include "queue/internal/bias.h"
@@ -44,6 +49,15 @@ struct QueueTestPeer {
   template <typename Q>
   static bool HoldsBias(Q& q) {
     return CoreOf(q).h_->bias.load() == ThreadToken();
+  }
+  template <typename Q>
+  static lock_internal::RobustMutex& ProducerLock(Q& q) {
+    return CoreOf(q).h_->producer_lock;
+  }
+  // The lock a consumer holds while it copies out a big item.
+  template <typename Q>
+  static lock_internal::RobustMutex& BigItemLock(Q& q) {
+    return CoreOf(q).h_->big_item_lock;
   }
 };
 }  // namespace queue_internal
@@ -317,6 +331,77 @@ TEST(BiasCrashTest, RevokerKilledWhileRevoking) {
   EXPECT_TRUE(got == expected);
   ExpectQueueWorks(*q);
 }
+
+#ifndef _WIN32
+// Fills memory so that its exit takes a while, then puts or gets an item,
+// dying at `point`. Returns only if it never got there.
+int SlowlyExitingWorker(Queue<std::string> q, bool producer, int point) {
+  if (!test_util::FillMemoryToExitSlowly(size_t{512} << 20)) return 1;
+  queue_internal::ArmCrashPoint(static_cast<CrashPoint>(point));
+  if (producer) {
+    q.Put(MakeItem("c", 0, kSmall)).IgnoreError();
+  } else {
+    q.Get(kPatience).IgnoreError();
+  }
+  return 2;
+}
+MP_REGISTER(SlowlyExitingWorker);
+
+// Two producers wait for the producer lock, or two consumers for the
+// big-item lock; the first to get it is killed holding it. The kernel wakes
+// the second while the first is still exiting, and it is killed holding
+// the lock too. Before a dead holder's mutex was taken over at once, the
+// second held the lock unprotected: its death went unnoticed and the lock
+// stayed held for good, so every later Put hung, or every later Get found
+// the queue "empty" with its items still in it (a random-kill run lost
+// 32,311 acknowledged items that way).
+class KilledInTurnTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(KilledInTurnTest, SecondHolderKilledWhileTheFirstExits) {
+  const bool producers = GetParam();
+  auto q = Queue<std::string>::Create();
+  ASSERT_TRUE(q.ok());
+  std::vector<std::string> expected = {MakeItem("p", 0, kBig),
+                                       MakeItem("p", 1, kSmall)};
+  for (const std::string& item : expected) ASSERT_TRUE(q->Put(item).ok());
+  lock_internal::RobustMutex& lock = producers ? QueueTestPeer::ProducerLock(*q)
+                                               : QueueTestPeer::BigItemLock(*q);
+  const CrashPoint point =
+      producers ? CrashPoint::kPutLocked : CrashPoint::kTaken;
+  ASSERT_TRUE(lock.Lock(Deadline::Never()).ok());
+  std::vector<Process> workers;
+  for (int i = 0; i < 2; ++i) {
+    workers.emplace_back(SlowlyExitingWorker, *q, producers,
+                         static_cast<int>(point));
+    ASSERT_TRUE(workers.back().Start().ok());
+  }
+  // Both asleep on the lock, so that the kernel wakes the second when the
+  // first dies.
+  for (Process& w : workers) {
+    EXPECT_TRUE(test_util::WaitUntilInFutexWait(*w.pid(), kPatience));
+  }
+  ASSERT_TRUE(lock.Unlock().ok());
+  for (Process& w : workers) {
+    ASSERT_TRUE(w.Join(kPatience).ok());
+    EXPECT_EQ(w.exitcode(), -SIGKILL);
+  }
+  ExpectConsistent(*q);
+  EXPECT_EQ(q->Qsize(), 2);
+  ASSERT_TRUE(q->Put(MakeItem("a", 0, kSmall)).ok());
+  expected.push_back(MakeItem("a", 0, kSmall));
+  for (const std::string& item : expected) {
+    absl::StatusOr<std::string> got = q->Get(kPatience);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_TRUE(*got == item);
+  }
+  ExpectQueueWorks(*q);
+}
+
+INSTANTIATE_TEST_SUITE_P(Locks, KilledInTurnTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "ProducerLock" : "BigItemLock";
+                         });
+#endif  // _WIN32
 
 class ConsumerCrashTest : public ::testing::TestWithParam<Case> {};
 
