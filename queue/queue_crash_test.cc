@@ -332,6 +332,129 @@ TEST(BiasCrashTest, RevokerKilledWhileRevoking) {
   ExpectQueueWorks(*q);
 }
 
+// Earns the producer bias and dies holding it, between two puts.
+int EarnBiasAndDie(Queue<std::string> q) {
+  for (int i = 0; i < static_cast<int>(queue_internal::kBiasAfter); ++i) {
+    if (!q.Put(MakeItem("x", i, kSmall)).ok()) return 1;
+  }
+  if (!QueueTestPeer::HoldsBias(q)) return 4;
+  queue_internal::DieAbruptly();
+}
+MP_REGISTER(EarnBiasAndDie);
+
+// Puts until this thread holds the bias again (which takes 2^k runs after k
+// revocations); false if it does not within `most` puts. The items are
+// MakeItem("b", i, kSmall), appended to *expected.
+bool EarnBiasAgain(Queue<std::string>& q, int most,
+                   std::vector<std::string>* expected) {
+  for (int i = 0; i < most && !QueueTestPeer::HoldsBias(q); ++i) {
+    if (!q.Put(MakeItem("b", i, kSmall)).ok()) return false;
+    expected->push_back(MakeItem("b", i, kSmall));
+  }
+  return QueueTestPeer::HoldsBias(q);
+}
+
+// The bias holder killed between puts: the next producer revokes the bias
+// without waiting for it (it is in no put) and has nothing to repair; and
+// the bias, whose guard the dead thread held, can be given again.
+TEST(BiasCrashTest, HolderKilledBetweenPuts) {
+  if (!queue_internal::PrepareBiasHolder()) {
+    GTEST_SKIP() << "no producer bias on this platform";
+  }
+  auto q = Queue<std::string>::Create();
+  ASSERT_TRUE(q.ok());
+  Process holder(EarnBiasAndDie, *q);
+  ASSERT_TRUE(holder.Start().ok());
+  ASSERT_TRUE(holder.Join(kPatience).ok());
+  ASSERT_EQ(holder.exitcode(), -SIGKILL) << "the child did not get the bias";
+  std::vector<std::string> expected;
+  for (int i = 0; i < static_cast<int>(queue_internal::kBiasAfter); ++i) {
+    expected.push_back(MakeItem("x", i, kSmall));
+  }
+  ExpectConsistent(*q);
+  ASSERT_TRUE(EarnBiasAgain(*q, 4 * queue_internal::kBiasAfter, &expected));
+  EXPECT_TRUE(Drain(*q) == expected);
+  ExpectQueueWorks(*q);
+}
+
+// A producer killed while it is given the bias, under the producer lock,
+// after its put committed: holding the bias's guard only, or the bias too.
+class BiasGrantCrashTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(BiasGrantCrashTest, NextProducerRepairsAndTheBiasIsGivenAgain) {
+  if (!queue_internal::PrepareBiasHolder()) {
+    GTEST_SKIP() << "no producer bias on this platform";
+  }
+  auto q = Queue<std::string>::Create();
+  ASSERT_TRUE(q.ok());
+  // The kBiasAfter-th put earns the bias, and dies at the point.
+  const std::vector<int> sizes(queue_internal::kBiasAfter, kSmall);
+  absl::StatusOr<std::pair<Connection, Connection>> acks = Pipe(false);
+  ASSERT_TRUE(acks.ok());
+  std::vector<int> acked = RunToDeath<int>(
+      Process(CrashingPut, *q, static_cast<int>(GetParam().point), 0, 0, sizes,
+              std::move(acks->second)),
+      acks->first, acks->second);
+  ASSERT_FALSE(HasFailure());
+  ASSERT_EQ(acked.size(), sizes.size() - 1);
+  std::vector<std::string> expected;
+  for (size_t i = 0; i < sizes.size(); ++i) {  // the last one committed
+    expected.push_back(MakeItem("c", static_cast<int>(i), kSmall));
+  }
+  ExpectConsistent(*q);
+  ASSERT_TRUE(EarnBiasAgain(*q, 4 * queue_internal::kBiasAfter, &expected));
+  EXPECT_TRUE(Drain(*q) == expected);
+  ExpectQueueWorks(*q);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Points, BiasGrantCrashTest,
+    ::testing::Values(Case{CrashPoint::kBiasAliveTaken, "BiasAliveTaken"},
+                      Case{CrashPoint::kBiasGiven, "BiasGiven"}),
+    CaseName);
+
+// The holder killed inside a put (committed, not finished), then the
+// producer revoking its bias killed too: after finding the holder dead (holding
+// the bias's guard), or after clearing the bias but before repairing. The third
+// producer finishes the revocation and repairs what the holder left.
+class RevokerCrashTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(RevokerCrashTest, ThirdProducerRepairs) {
+  if (!queue_internal::PrepareBiasHolder()) {
+    GTEST_SKIP() << "no producer bias on this platform";
+  }
+  auto q = Queue<std::string>::Create();
+  ASSERT_TRUE(q.ok());
+  const int warmup = static_cast<int>(queue_internal::kBiasAfter);
+  for (auto [point, warm] : {std::pair(CrashPoint::kCommitted, warmup),
+                             std::pair(GetParam().point, 0)}) {
+    absl::StatusOr<std::pair<Connection, Connection>> acks = Pipe(false);
+    ASSERT_TRUE(acks.ok());
+    std::vector<int> acked = RunToDeath<int>(
+        Process(CrashingPut, *q, static_cast<int>(point), 0, warm,
+                std::vector<int>{kSmall}, std::move(acks->second)),
+        acks->first, acks->second);
+    ASSERT_FALSE(HasFailure());
+    EXPECT_TRUE(acked.empty());
+  }
+  // The holder's warm-up, then its item, committed but with ppos not moved
+  // past it: the repair must move it, or the next put overwrites it.
+  std::vector<std::string> expected;
+  for (int i = 0; i < warmup; ++i) expected.push_back(MakeItem("x", i, kSmall));
+  expected.push_back(MakeItem("c", 0, kSmall));
+  ExpectConsistent(*q);
+  EXPECT_FALSE(QueueTestPeer::HoldsBias(*q));
+  ASSERT_TRUE(EarnBiasAgain(*q, 4 * queue_internal::kBiasAfter, &expected));
+  EXPECT_TRUE(Drain(*q) == expected);
+  ExpectQueueWorks(*q);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Points, RevokerCrashTest,
+    ::testing::Values(Case{CrashPoint::kHolderFoundDead, "HolderFoundDead"},
+                      Case{CrashPoint::kRevoked, "Revoked"}),
+    CaseName);
+
 #ifndef _WIN32
 // Fills memory so that its exit takes a while, then puts or gets an item,
 // dying at `point`. Returns only if it never got there.

@@ -274,6 +274,7 @@ absl::Status Core::RevokeBias(uint64_t me) {
     // Inside a put for this long: preempted, or dead.
     absl::Status s = h_->bias_alive.Lock(Deadline::Now());
     if (s.ok() || IsOwnerDied(s)) {
+      MP_QUEUE_CRASH_POINT(kHolderFoundDead);
       h_->bias_alive.Unlock().IgnoreError();
       gone = true;
       break;
@@ -288,6 +289,7 @@ absl::Status Core::RevokeBias(uint64_t me) {
   h_->bias_after = std::min(2 * BiasAfter(), kMaxBiasAfter);
   h_->run_length = 0;
   h_->bias.store(0);
+  MP_QUEUE_CRASH_POINT(kRevoked);
   // The holder died inside a put: what it left is what a death under the
   // lock leaves.
   return gone ? RepairProducer() : absl::OkStatus();
@@ -310,8 +312,10 @@ void Core::CountRun(uint64_t me) {
     h_->bias_alive.Unlock().IgnoreError();
     return;
   }
+  MP_QUEUE_CRASH_POINT(kBiasAliveTaken);
   h_->bias_busy.store(0, std::memory_order_relaxed);
   h_->bias.store(me, std::memory_order_release);
+  MP_QUEUE_CRASH_POINT(kBiasGiven);
 }
 
 void Core::ReleaseStaleBias(uint64_t me) {

@@ -27,6 +27,10 @@ enum class CrashPoint {
   kWordUpdated,       // put_word updated, ppos not moved
   kPutDone,           // ppos moved, the lock still held
   kRevoking,          // a revoker stored kRevoking, no barrier yet
+  kHolderFoundDead,   // a revoker found the holder dead, holds bias_alive
+  kRevoked,           // a revoker cleared the bias, nothing repaired yet
+  kBiasAliveTaken,    // a producer earning the bias holds bias_alive
+  kBiasGiven,         // the bias given, the producer lock still held
   // Consumer, in the order a Get passes them.
   kFollowedEnd,  // the read position moved to the next segment
   kTaken,        // the item copied out, not claimed
