@@ -59,6 +59,36 @@
 //     an interrupted reclaim (push on a free list, then move `chain_start`)
 //     is finished.
 //
+// Crash safety of the bias. The holder's death is noticed through
+// bias_alive, a robust mutex it holds for as long as it holds the bias (it
+// is given the bias only if that hold is protected, so that its death is
+// reported); a revoker works under the producer lock, so its death is
+// noticed as any producer's. Every point where one of them can die, and
+// what the next producer does (each has its test in queue_crash_test.cc):
+//   - The holder between puts (bias_busy clear): the revoker finds it in no
+//     put and clears the bias; nothing to repair. The next producer given
+//     the bias takes bias_alive from the dead holder (OwnerDied is fine
+//     there). BiasCrashTest.HolderKilledBetweenPuts.
+//   - The holder inside a put (bias_busy set), at any step of it: the
+//     revoker waits for bias_busy, finds bias_alive's holder dead, and
+//     repairs as after a death under the lock. ProducerCrashTest.*Biased.
+//   - The holder while it is given the bias, under the lock, its put
+//     committed, holding bias_alive with the bias stored or not yet: the
+//     next producer is told the lock's holder died, repairs, and revokes
+//     the bias if it was stored, as above. BiasGrantCrashTest.
+//   - A revoker after storing kRevoking, or while it waits for bias_busy:
+//     the next producer is told the lock's holder died and revokes again
+//     from the start. BiasCrashTest.RevokerKilledWhileRevoking.
+//   - A revoker holding bias_alive, having found the holder dead: the next
+//     revoker finds bias_busy still set and bias_alive's holder (now the
+//     revoker) dead, and repairs. RevokerCrashTest/HolderFoundDead.
+//   - A revoker after clearing the bias, before repairing what the dead
+//     holder left: the next producer is told the lock's holder died and
+//     repairs. RevokerCrashTest/Revoked.
+// Each relies on the robust mutex reporting every holder's death, that of
+// a holder that took the mutex from a dead one while it was still exiting
+// included (lock/internal/robust_mutex.h; KilledInTurnTest).
+//
 // What a crash can leave behind: nothing outside the arena (it is
 // anonymous; the kernel frees it with the last process that has it), and
 // inside it nothing the next producer does not repair. Reclaimed segments
