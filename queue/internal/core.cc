@@ -24,6 +24,7 @@
 #include "queue/internal/crash_point.h"
 #include "queue/internal/layout.h"
 #include "queue/internal/spin.h"
+#include "queue/internal/stream_copy.h"
 
 #define MP_RETURN_IF_ERROR(expr)             \
   do {                                       \
@@ -535,9 +536,18 @@ absl::Status Core::Append(absl::Span<const absl::string_view> pieces,
   char* p = producer_seg_.base + (offset - producer_seg_.offset);
   auto* r = reinterpret_cast<RecordHeader*>(p);
   char* to = p + sizeof(RecordHeader);
-  for (absl::string_view piece : pieces) {
-    if (!piece.empty()) std::memcpy(to, piece.data(), piece.size());
-    to += piece.size();
+  if (size >= kStreamedItem) {
+    for (absl::string_view piece : pieces) {
+      StreamCopy(to, piece.data(), piece.size());
+      to += piece.size();
+    }
+    // Before the stamp and the commit make the bytes a consumer's to read.
+    StreamFence();
+  } else {
+    for (absl::string_view piece : pieces) {
+      if (!piece.empty()) std::memcpy(to, piece.data(), piece.size());
+      to += piece.size();
+    }
   }
   r->size_and_type = (uint64_t{kItem} << 56) | size;
   MP_QUEUE_CRASH_POINT(kPayloadCopied);
