@@ -475,11 +475,10 @@ MP_REGISTER(SlowlyExitingWorker);
 // Two producers wait for the producer lock, or two consumers for the
 // big-item lock; the first to get it is killed holding it. The kernel wakes
 // the second while the first is still exiting, and it is killed holding
-// the lock too. Before a dead holder's mutex was taken over at once, the
-// second held the lock unprotected: its death went unnoticed and the lock
-// stayed held for good, so every later Put hung, or every later Get found
-// the queue "empty" with its items still in it (a random-kill run lost
-// 32,311 acknowledged items that way).
+// the lock too. Were the second's hold unprotected (its robust-list entry
+// left with the first, still exiting), its death would go unnoticed and the
+// lock stay held for good: every later Put would hang, every later Get find
+// the queue "empty" with its items still in it.
 class KilledInTurnTest : public ::testing::TestWithParam<bool> {};
 
 TEST_P(KilledInTurnTest, SecondHolderKilledWhileTheFirstExits) {

@@ -538,7 +538,7 @@ absl::Status Core::Append(absl::Span<const absl::string_view> pieces,
   char* to = p + sizeof(RecordHeader);
   if (size >= kStreamedItem) {
     for (absl::string_view piece : pieces) {
-      StreamCopy(to, piece.data(), piece.size());
+      if (!piece.empty()) StreamCopy(to, piece.data(), piece.size());
       to += piece.size();
     }
     // Before the stamp and the commit make the bytes a consumer's to read.
