@@ -36,7 +36,6 @@ namespace soak {
 namespace {
 
 constexpr int kWorkers = 4;
-constexpr absl::Duration kRound = absl::Seconds(20);
 
 struct Board {
   Slot slots[kWorkers];

@@ -44,7 +44,6 @@ constexpr int kSlots = kProducers + kConsumers;
 constexpr int kMaxProducers = 2048;
 constexpr int kPerProducer = 8192;
 constexpr int kBig = 200 << 10;
-constexpr absl::Duration kRound = absl::Seconds(20);
 
 // The round's record, in shared memory.
 struct Log {

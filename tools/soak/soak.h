@@ -26,6 +26,10 @@ namespace soak {
 // workers make has a timeout far shorter.
 inline constexpr absl::Duration kStuck = absl::Seconds(10);
 
+// How long a round runs at most, so that every kind of queue or lock gets
+// its turn within a few minutes.
+inline constexpr absl::Duration kRound = absl::Seconds(20);
+
 struct Options {
   absl::Duration duration;
   uint32_t seed = 0;
