@@ -2,7 +2,8 @@
 // with glibc's own robust pthread mutexes (interleaved, in one thread and
 // across a SIGKILL), nested holds released out of order, entries left on a
 // list by a release from another thread or by a killed holder whose waiter
-// takes over while it exits, and plain fork() children.
+// takes over while it exits, a holder out of the kernel's sight, and plain
+// fork() children.
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -264,6 +265,66 @@ TEST(LockLinuxTest, ParkedEntryStaysOnItsLiveThreadsList) {
   done.WaitForNotification();
   first.join();
   munmap(mem, sizeof(lock_internal::RobustMutex));
+}
+
+// After a release by another thread, a process takes the mutex while its
+// entry is parked on the first thread's list, so the kernel does not know
+// of this hold: taking and releasing another mutex also clears the pending
+// slot that covered it. When it dies holding the mutex, a sleeper must
+// notice by itself (it watches the holder), and so must an acquirer that
+// does not wait.
+TEST(LockLinuxTest, UnprotectedHolderThatDiesIsTakenOver) {
+  struct Mutexes {
+    lock_internal::RobustMutex m;
+    lock_internal::RobustMutex other;
+  };
+  void* mem = mmap(nullptr, sizeof(Mutexes), PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(mem, MAP_FAILED);
+  auto* mutexes = new (mem) Mutexes;
+  lock_internal::RobustMutex* m = &mutexes->m;
+  absl::Notification taken, released, done;
+  std::thread first([&] {
+    EXPECT_TRUE(m->Lock(Deadline::Never()).ok());
+    taken.Notify();
+    released.WaitForNotification();
+    EXPECT_TRUE(m->Lock(Deadline::Never()).ok());
+    EXPECT_TRUE(m->HeldByMeProtected());
+    EXPECT_TRUE(m->Unlock().ok());
+    done.Notify();
+  });
+  taken.WaitForNotification();
+  ASSERT_TRUE(m->Release().ok());
+  auto hold_unprotected = [&] {
+    return m->Lock(Deadline::Never()).ok() && !m->HeldByMeProtected() &&
+           mutexes->other.Lock(Deadline::Never()).ok() &&
+           mutexes->other.Unlock().ok();
+  };
+  for (bool sleeper : {true, false}) {
+    SCOPED_TRACE(sleeper ? "a sleeping acquirer" : "an acquirer not waiting");
+    absl::StatusOr<ChildProcess> holder = ForkAndHold(hold_unprotected);
+    ASSERT_TRUE(holder.ok()) << holder.status();
+    if (sleeper) {
+      absl::StatusOr<ChildProcess> waiter = ForkChild([&] {
+        if (!IsOwnerDied(m->Lock(Deadline::After(kPatience)))) return 1;
+        return m->Unlock().ok() ? 0 : 2;
+      });
+      ASSERT_TRUE(waiter.ok()) << waiter.status();
+      EXPECT_TRUE(test_util::WaitUntilInFutexWait(waiter->pid(), kPatience));
+      ASSERT_TRUE(holder->Kill().ok());
+      EXPECT_EQ(ExitCode(holder), -SIGKILL);
+      EXPECT_EQ(ExitCode(waiter), 0);
+    } else {
+      ASSERT_TRUE(holder->Kill().ok());
+      EXPECT_EQ(ExitCode(holder), -SIGKILL);
+      EXPECT_TRUE(IsOwnerDied(m->Lock(Deadline::Now())));
+      EXPECT_TRUE(m->Unlock().ok());
+    }
+  }
+  released.Notify();
+  done.WaitForNotification();
+  first.join();
+  munmap(mem, sizeof(Mutexes));
 }
 
 TEST(LockLinuxTest, EntryOfAnEndedThreadIsTakenOver) {

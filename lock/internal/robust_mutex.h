@@ -29,8 +29,12 @@
 // be exiting. A release by another thread cannot take the entry off the
 // holder's list (only the list's thread may touch it): it marks the entry
 // "parked" instead, and there it stays until that thread takes the mutex
-// again (and then releases it) or is gone; until then a new holder holds it
-// "unprotected": its death goes unnoticed, as with Python's Lock.
+// again (and then releases it) or is gone. Until then a new holder holds it
+// "unprotected", out of the kernel's sight (so too a thread without a
+// usable robust list): its sleepers look every few milliseconds whether its
+// thread is gone, and the first to see it takes the mutex over with
+// OwnerDiedError. (A TID the system has handed to a new thread meanwhile
+// hides the death until that thread is gone too.)
 // Processes must be created by fork() or exec (fork's atfork handler
 // renews the per-thread cache) and share a PID namespace (the word holds
 // TIDs).
@@ -168,6 +172,9 @@ class RobustMutex {
   // Protect() past its common cases: the entry is on a list, not as this
   // thread's own protected hold; `token` says whose (see node_token_).
   void ProtectStale(const ThreadState& t, uint64_t token);
+  // Whether thread `holder`'s hold is on its robust list, where the kernel
+  // finds it if the thread dies.
+  bool HoldProtected(uint32_t holder) const;
 
   // The robust futex: holder TID | FUTEX_WAITERS | FUTEX_OWNER_DIED.
   std::atomic<uint32_t> word_{0};

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "absl/time/time.h"
 #include "base/internal/cpu_relax.h"
 #include "base/internal/wait_os.h"
 #include "base/os_error.h"
@@ -38,6 +39,10 @@ constexpr uint32_t kTidMask = FUTEX_TID_MASK;
 // `prev` pointer sits just before `next` (also before the head: glibc's
 // robust_prev), which glibc's own enqueue/dequeue write through.
 constexpr long kFutexOffset = -32;
+
+// How often a sleeper looks whether an unprotected holder is gone: the
+// kernel does not tell it (robust_mutex.h).
+constexpr absl::Duration kWatchInterval = absl::Milliseconds(10);
 
 // A head of our own, for a thread that has none registered (one not made by
 // glibc). Laid out like glibc's: the prev slot first.
@@ -84,6 +89,25 @@ void ClearPending() {
 absl::Status ReleasedTooManyTimes() {
   return absl::FailedPreconditionError(
       "semaphore or lock released too many times");
+}
+
+// Whether thread `tid` has finished exiting (its robust list is done with):
+// gone, or a zombie (a killed process not yet reaped by its parent).
+bool ThreadGone(uint32_t tid) {
+  if (kill(static_cast<pid_t>(tid), 0) != 0) return errno == ESRCH;
+  char path[32];
+  std::snprintf(path, sizeof path, "/proc/%u/stat", tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT;
+  char buf[512];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return false;
+  buf[n] = '\0';
+  // "tid (comm) S ...": the state follows the last ')'.
+  const char* paren = std::strrchr(buf, ')');
+  if (paren == nullptr || paren[1] != ' ') return false;
+  return paren[2] == 'Z' || paren[2] == 'X';
 }
 
 }  // namespace
@@ -146,14 +170,24 @@ absl::Status RobustMutex::LockSlow(uint32_t seen, Deadline deadline) {
       w = word_.load(std::memory_order_relaxed);
     }
   }
+  // Whether to look if an unprotected holder is gone: after a sleep that
+  // watched it, and before giving up.
+  bool look = false;
   for (;;) {
-    if ((w & kTidMask) == 0) {
-      if (word_.compare_exchange_weak(w, self | (w & kWaiters) | slept,
-                                      std::memory_order_acquire,
-                                      std::memory_order_relaxed)) {
+    const uint32_t holder = w & kTidMask;
+    // Free, or held by a thread that died out of the kernel's sight: then
+    // nothing else will change the word, and the first to see it takes the
+    // mutex over.
+    const bool gone = holder != 0 && (look || deadline.Expired()) &&
+                      !HoldProtected(holder) && ThreadGone(holder);
+    look = false;
+    if (holder == 0 || gone) {
+      if (word_.compare_exchange_strong(w, self | (w & kWaiters) | slept,
+                                        std::memory_order_acquire,
+                                        std::memory_order_relaxed)) {
         const ThreadState& t = tls_state;
         if (t.head != nullptr) Protect(t);
-        if ((w & kOwnerDied) != 0) status = OwnerDiedError();
+        if (gone || (w & kOwnerDied) != 0) status = OwnerDiedError();
         break;
       }
       continue;
@@ -170,7 +204,13 @@ absl::Status RobustMutex::LockSlow(uint32_t seen, Deadline deadline) {
       }
       w |= kWaiters;
     }
-    if (wait_internal::FutexWait(&word_, w, deadline) != 0) {
+    // The kernel wakes the sleepers when a protected holder dies; an
+    // unprotected one they watch themselves.
+    const bool watch = !HoldProtected(holder);
+    if (wait_internal::FutexWait(
+            &word_, w,
+            watch ? Earlier(deadline, Deadline::After(kWatchInterval))
+                  : deadline) != 0) {
       int err = errno;
       if (err != EAGAIN && err != EINTR && err != ETIMEDOUT) {
         status = ErrnoError(err, "futex(FUTEX_WAIT_BITSET)");
@@ -178,34 +218,12 @@ absl::Status RobustMutex::LockSlow(uint32_t seen, Deadline deadline) {
       }
     }
     slept = kWaiters;
+    look = watch;
     w = word_.load(std::memory_order_relaxed);
   }
   ClearPending();
   return status;
 }
-
-namespace {
-
-// Whether thread `tid` has finished exiting (its robust list is done with):
-// gone, or a zombie (a killed process not yet reaped by its parent).
-bool ThreadGone(uint32_t tid) {
-  if (kill(static_cast<pid_t>(tid), 0) != 0) return errno == ESRCH;
-  char path[32];
-  std::snprintf(path, sizeof path, "/proc/%u/stat", tid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno == ENOENT;
-  char buf[512];
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return false;
-  buf[n] = '\0';
-  // "tid (comm) S ...": the state follows the last ')'.
-  const char* paren = std::strrchr(buf, ')');
-  if (paren == nullptr || paren[1] != ' ') return false;
-  return paren[2] == 'Z' || paren[2] == 'X';
-}
-
-}  // namespace
 
 void RobustMutex::ProtectStale(const ThreadState& t, uint64_t token) {
   if (token == (t.token | kParked)) {
@@ -275,6 +293,11 @@ absl::Status RobustMutex::ReleaseOther(uint32_t seen) {
       return absl::OkStatus();
     }
   }
+}
+
+bool RobustMutex::HoldProtected(uint32_t holder) const {
+  const uint64_t token = node_token_.load(std::memory_order_relaxed);
+  return TokenTid(token) == holder && (token & kParked) == 0;
 }
 
 absl::Status RobustMutex::NotHeld() {
