@@ -57,9 +57,10 @@
 //     raise Empty while another process holds the reader lock). Items of
 //     64 KiB or more are copied out by one consumer at a time, and a
 //     GetNowait() that meets one being copied returns Empty. Producers
-//     share a lock: a Put, PutNowait() included, may wait for another
-//     producer's copy into the queue to finish. On Linux a thread that puts
-//     many items in a row, with no other producer in between, stops taking
+//     share a lock: a Put may wait for another producer's copy into the
+//     queue to finish, up to its timeout; PutNowait() waits for it, as
+//     Python's put_nowait waits for its queue's lock. On Linux a thread that
+//     puts many items in a row, with no other producer in between, stops taking
 //     the lock (its process registers for membarrier(2)) until another
 //     producer comes, which then waits for its current Put to finish.
 //   - Close() marks the queue closed in this process (copies included): a
@@ -323,8 +324,9 @@ class Queue
   // No queue: every call fails until one is assigned (what Decode fills).
   Queue() = default;
 
-  // Appends `item`. On a full bounded queue waits up to `timeout` for room,
-  // then returns mp::FullError().
+  // Appends `item`. Waits up to `timeout` for room in a full bounded queue
+  // and for another producer's put to finish, then returns mp::FullError().
+  // PutNowait() does not wait for room.
   absl::Status Put(const T& item,
                    absl::Duration timeout = absl::InfiniteDuration()) {
     return this->DoPut(item, timeout, "Queue.Put");

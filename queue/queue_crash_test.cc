@@ -7,6 +7,10 @@
 // must find exactly what the protocol promises; (2) producers and consumers
 // are killed at random moments, many times, while others keep going.
 #include <signal.h>
+#ifndef _WIN32
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -15,6 +19,7 @@
 #include <ostream>
 #include <random>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -525,6 +530,38 @@ INSTANTIATE_TEST_SUITE_P(Locks, KilledInTurnTest, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? "ProducerLock" : "BigItemLock";
                          });
+
+// A producer that holds the producer lock for long (stopped, or copying a
+// huge item) does not make another's Put outlive its timeout; PutNowait
+// waits for it, as Python's put_nowait waits for its queue's lock.
+TEST(ProducerLockTest, PutWaitsForAnotherProducerOnlyUntilItsTimeout) {
+  auto q = Queue<std::string>::Create();
+  ASSERT_TRUE(q.ok());
+  lock_internal::RobustMutex& lock = QueueTestPeer::ProducerLock(*q);
+  ASSERT_TRUE(lock.Lock(Deadline::Never()).ok());
+  constexpr absl::Duration kTimeout = absl::Milliseconds(100);
+  std::thread([&] {
+    const absl::Time start = absl::Now();
+    EXPECT_TRUE(IsFull(q->Put("late", kTimeout)));
+    EXPECT_GE(absl::Now() - start, kTimeout);
+  }).join();
+  EXPECT_EQ(q->Qsize(), 0);
+  std::atomic<int> tid{0};
+  absl::Status nowait;
+  std::thread producer([&] {
+    tid = static_cast<int>(syscall(SYS_gettid));
+    nowait = q->PutNowait("waited");
+  });
+  while (tid == 0) std::this_thread::yield();
+  EXPECT_TRUE(test_util::WaitUntilInFutexWait(tid, kPatience));
+  ASSERT_TRUE(lock.Unlock().ok());
+  producer.join();
+  EXPECT_TRUE(nowait.ok()) << nowait;
+  absl::StatusOr<std::string> got = q->GetNowait();
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, "waited");
+  ExpectQueueWorks(*q);
+}
 #endif  // _WIN32
 
 class ConsumerCrashTest : public ::testing::TestWithParam<Case> {};

@@ -222,10 +222,10 @@ absl::Status Core::MapPositionSlow(uint64_t cursor, Segment* cache) {
 // ---------------------------------------------------------------------------
 // Locks and repair.
 
-absl::Status Core::LockProducer(uint64_t me) {
+absl::Status Core::LockProducer(uint64_t me, Deadline deadline) {
   // Held by another producer, for the copy of one item: Lock() spins a
   // little before it sleeps.
-  absl::Status s = h_->producer_lock.Lock(Deadline::Never());
+  absl::Status s = h_->producer_lock.Lock(deadline);
   if (ABSL_PREDICT_FALSE(!s.ok())) {
     if (!IsOwnerDied(s)) return s;
     s = RepairProducer();
@@ -584,6 +584,10 @@ absl::Status Core::Put(absl::Span<const absl::string_view> pieces,
         kMaxItem));
   }
   const uint64_t me = ThreadToken();
+  // A put that may not wait for room still waits for another producer's
+  // copy to finish (as Python's put_nowait waits for its queue's lock).
+  const Deadline lock_deadline =
+      deadline.Expired() ? Deadline::Never() : deadline;
   for (;;) {
     if (maxsize_ > 0 && !RoomAvailable()) {
       absl::Status s = WaitUntil(Side::kProducer, deadline,
@@ -610,7 +614,13 @@ absl::Status Core::Put(absl::Span<const absl::string_view> pieces,
           break;
       }
     }
-    MP_RETURN_IF_ERROR(LockProducer(me));
+    if (absl::Status s = LockProducer(me, lock_deadline); !s.ok()) {
+      if (IsTimeout(s)) {
+        return FullError(
+            "Queue.Put: timed out while another producer held the queue");
+      }
+      return s;
+    }
     n = h_->puts.load(std::memory_order_relaxed);
     if (FullAt(n)) {
       // Another producer took the room.
@@ -978,7 +988,7 @@ absl::Status Core::Join(Deadline deadline) {
 // Checking.
 
 absl::Status Core::CheckConsistency() {
-  MP_RETURN_IF_ERROR(LockProducer(ThreadToken()));
+  MP_RETURN_IF_ERROR(LockProducer(ThreadToken(), Deadline::Never()));
   absl::Status s = CheckLocked();
   UnlockProducer();
   return s;

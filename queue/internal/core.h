@@ -195,9 +195,11 @@ class Core {
 
   Core(std::unique_ptr<Arena> arena, Header* header);
 
-  // Takes the producer lock (repairing after a holder that died) and
-  // revokes the bias if another thread holds it; `me` is ThreadToken().
-  absl::Status LockProducer(uint64_t me);
+  // Takes the producer lock by `deadline` (repairing after a holder that
+  // died; mp::TimeoutError() if another producer holds it past the
+  // deadline) and revokes the bias if another thread holds it; `me` is
+  // ThreadToken().
+  absl::Status LockProducer(uint64_t me, Deadline deadline);
   void UnlockProducer();
   // The bias holder's put of item *n, its outcome in *s if made.
   enum class BiasedPut { kMade, kFull, kRevoked };
