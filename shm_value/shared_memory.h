@@ -22,6 +22,13 @@
 // Segments are created readable and writable by their owner only (mode 0600;
 // on Windows a DACL granting access to the owner alone).
 //
+// Size. What mp creates keeps its size: an anonymous segment is sealed
+// against resizing (Linux), a Windows segment cannot be resized. A named
+// segment on Linux is a file in /dev/shm, which takes no seals: a process of
+// the same user that opens it can truncate it, and accesses beyond its new
+// end then fault (SIGBUS) in every process mapping it, as with Python's. Use
+// an anonymous segment where no other program should be able to do that.
+//
 // Example:
 //
 //   absl::StatusOr<mp::SharedMemory> shm = mp::SharedMemory::Create(4096);
@@ -76,6 +83,10 @@ class SharedMemory {
   // Maps `size` bytes of the segment behind `handle` (a memfd / file
   // descriptor on POSIX, a file mapping on Windows), as received from
   // another process. Fails with kInvalidArgument if the segment is smaller.
+  // A memfd that could still shrink is sealed against shrinking first (its
+  // creator cannot shrink it afterwards either); any other file that can
+  // change size (one of a named segment, a regular file) is mapped with the
+  // risk described at the top.
   static absl::StatusOr<SharedMemory> FromHandle(OwnedHandle handle,
                                                  size_t size);
 

@@ -101,6 +101,15 @@ absl::StatusOr<ImplPtr> AttachNamed(const std::string& name) {
 
 absl::StatusOr<ImplPtr> MapHandle(OwnedHandle handle, size_t size,
                                   std::string name) {
+  // A memfd that may still shrink is sealed against it, before its size is
+  // checked: shrunk under a mapping, it would fault (SIGBUS) the accesses
+  // beyond its new end. A file that takes no seals (a named segment's) or a
+  // memfd sealed in another way keeps that risk (shared_memory.h).
+  const int seals = fcntl(handle.get(), F_GET_SEALS);
+  if (seals >= 0 && (seals & (F_SEAL_SHRINK | F_SEAL_SEAL)) == 0 &&
+      fcntl(handle.get(), F_ADD_SEALS, F_SEAL_SHRINK) != 0) {
+    return LastOsError("SharedMemory: fcntl(F_ADD_SEALS)");
+  }
   struct stat st;
   if (fstat(handle.get(), &st) != 0) return LastOsError("SharedMemory: fstat");
   if (st.st_size < 0 || static_cast<uint64_t>(st.st_size) < size) {

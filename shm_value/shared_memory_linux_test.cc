@@ -1,5 +1,6 @@
 // SharedMemory behaviours that need fork() or Linux's view of the files.
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,6 +43,26 @@ TEST(SharedMemoryLinuxTest, AnonymousSegmentsCannotChangeSize) {
   ASSERT_TRUE(fd.ok());
   EXPECT_NE(ftruncate(fd->get(), 10), 0);
   EXPECT_NE(ftruncate(fd->get(), 1 << 20), 0);
+}
+
+// A memfd from elsewhere that could shrink under the mapping is sealed
+// against it; one that cannot be sealed is still mapped.
+TEST(SharedMemoryLinuxTest, ForeignMemfdIsSealedAgainstShrinking) {
+  for (bool sealable : {true, false}) {
+    SCOPED_TRACE(sealable ? "sealable" : "not sealable");
+    int fd = memfd_create("foreign",
+                          MFD_CLOEXEC | (sealable ? MFD_ALLOW_SEALING : 0));
+    ASSERT_GE(fd, 0);
+    OwnedHandle own(fd);
+    ASSERT_EQ(ftruncate(fd, 8192), 0);
+    absl::StatusOr<OwnedHandle> copy = own.Duplicate();
+    ASSERT_TRUE(copy.ok()) << copy.status();
+    absl::StatusOr<SharedMemory> shm =
+        SharedMemory::FromHandle(*std::move(copy), 8192);
+    ASSERT_TRUE(shm.ok()) << shm.status();
+    EXPECT_EQ(ftruncate(fd, 4096) == 0, !sealable);
+    EXPECT_EQ(ftruncate(fd, 16384), 0);  // growing harms no mapping
+  }
 }
 
 TEST(SharedMemoryLinuxTest, ForkedChildWritesTheParentSees) {
