@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -28,6 +29,12 @@ constexpr size_t kMaxDigestNameLength = 8;
 // Python's recv_bytes(256) before the peer is authenticated.
 constexpr size_t kMaxUnauthenticated = 256;
 
+// A message refused unread, or cut short, in authentication terms.
+absl::Status BadMessage(absl::string_view why) {
+  return AuthenticationError(
+      absl::StrCat("unauthenticated peer sent a bad message: ", why));
+}
+
 // A received message, with any failure put in authentication terms: a
 // peer that has not proven the key gets no benefit of the doubt.
 absl::StatusOr<std::string> RecvCapped(Connection& c, Deadline deadline) {
@@ -36,8 +43,7 @@ absl::StatusOr<std::string> RecvCapped(Connection& c, Deadline deadline) {
   if (m.ok() || IsTimeout(m.status()) || IsEof(m.status())) return m;
   if (m.status().code() == absl::StatusCode::kResourceExhausted ||
       m.status().code() == absl::StatusCode::kDataLoss) {
-    return AuthenticationError(absl::StrCat(
-        "unauthenticated peer sent a bad message: ", m.status().message()));
+    return BadMessage(m.status().message());
   }
   return m;
 }
@@ -109,18 +115,45 @@ absl::StatusOr<std::string> Respond(absl::string_view authkey,
   return absl::StrCat("{", DigestName(*m->digest), "}", *mac);
 }
 
+// The challenge to pose, without "#CHALLENGE#": Python's, in SHA-256.
+absl::StatusOr<std::string> NewChallenge() {
+  absl::StatusOr<std::string> random = RandomBytes(kMessageLength);
+  if (!random.ok()) return random.status();
+  return absl::StrCat("{sha256}", *random);
+}
+
+// The answer to `challenge`, a whole "#CHALLENGE#..." message.
+absl::StatusOr<std::string> AnswerTo(absl::string_view authkey,
+                                     absl::string_view challenge) {
+  absl::string_view message = challenge;
+  if (!absl::ConsumePrefix(&message, kChallenge)) {
+    return AuthenticationError("protocol error, expected a challenge");
+  }
+  if (message.size() < kLegacyChallengeLength) {
+    return AuthenticationError(
+        absl::StrCat("challenge too short: ", message.size(), " bytes"));
+  }
+  return Respond(authkey, message);
+}
+
+absl::Status CheckVerdict(absl::string_view verdict) {
+  if (verdict != kWelcome) {
+    return AuthenticationError("digest sent was rejected");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status DeliverChallenge(Connection& c, absl::string_view authkey,
                               Deadline deadline) {
-  absl::StatusOr<std::string> random = RandomBytes(kMessageLength);
-  if (!random.ok()) return random.status();
-  const std::string message = absl::StrCat("{sha256}", *random);
-  absl::Status s = c.SendBytes(absl::StrCat(kChallenge, message));
+  absl::StatusOr<std::string> message = NewChallenge();
+  if (!message.ok()) return message.status();
+  absl::Status s = c.SendBytes(absl::StrCat(kChallenge, *message));
   if (!s.ok()) return s;
   absl::StatusOr<std::string> response = RecvCapped(c, deadline);
   if (!response.ok()) return response.status();
-  absl::Status verdict = Verify(authkey, message, *response);
+  absl::Status verdict = Verify(authkey, *message, *response);
   s = c.SendBytes(verdict.ok() ? kWelcome : kFailure);
   if (!verdict.ok()) return verdict;
   return s;
@@ -130,24 +163,119 @@ absl::Status AnswerChallenge(Connection& c, absl::string_view authkey,
                              Deadline deadline) {
   absl::StatusOr<std::string> challenge = RecvCapped(c, deadline);
   if (!challenge.ok()) return challenge.status();
-  absl::string_view message = *challenge;
-  if (!absl::ConsumePrefix(&message, kChallenge)) {
-    return AuthenticationError("protocol error, expected a challenge");
-  }
-  if (message.size() < kLegacyChallengeLength) {
-    return AuthenticationError(
-        absl::StrCat("challenge too short: ", message.size(), " bytes"));
-  }
-  absl::StatusOr<std::string> digest = Respond(authkey, message);
+  absl::StatusOr<std::string> digest = AnswerTo(authkey, *challenge);
   if (!digest.ok()) return digest.status();
   absl::Status s = c.SendBytes(*digest);
   if (!s.ok()) return s;
   absl::StatusOr<std::string> verdict = RecvCapped(c, deadline);
   if (!verdict.ok()) return verdict.status();
-  if (*verdict != kWelcome) {
-    return AuthenticationError("digest sent was rejected");
+  return CheckVerdict(*verdict);
+}
+
+absl::StatusOr<std::string> ServerHandshake::Start() {
+  if (step_ != Step::kStart) {
+    return absl::FailedPreconditionError("handshake already started");
   }
+  absl::StatusOr<std::string> message = NewChallenge();
+  if (!message.ok()) return message.status();
+  message_ = *std::move(message);
+  step_ = Step::kResponse;
+  return absl::StrCat(kChallenge, message_);
+}
+
+absl::Status ServerHandshake::Receive(absl::string_view authkey,
+                                      absl::string_view message,
+                                      std::optional<std::string>* reply) {
+  reply->reset();
+  absl::Status s;
+  Step next = Step::kFailed;
+  switch (step_) {
+    case Step::kResponse:
+      s = Verify(authkey, message_, message);
+      *reply = std::string(s.ok() ? kWelcome : kFailure);
+      next = Step::kChallenge;
+      break;
+    case Step::kChallenge: {
+      absl::StatusOr<std::string> digest = AnswerTo(authkey, message);
+      if (digest.ok()) *reply = *std::move(digest);
+      s = digest.status();
+      next = Step::kVerdict;
+      break;
+    }
+    case Step::kVerdict:
+      s = CheckVerdict(message);
+      next = Step::kDone;
+      break;
+    case Step::kStart:
+    case Step::kDone:
+    case Step::kFailed:
+      return absl::FailedPreconditionError("handshake is not under way");
+  }
+  step_ = s.ok() ? next : Step::kFailed;
+  return s;
+}
+
+absl::Span<char> CappedReader::Room() {
+  if (in_payload_) {
+    return absl::MakeSpan(payload_.data() + payload_got_,
+                          payload_.size() - payload_got_);
+  }
+  return absl::MakeSpan(reinterpret_cast<char*>(header_) + header_got_,
+                        header_size_ - header_got_);
+}
+
+absl::Status CappedReader::Got(size_t n) {
+  if (in_payload_) {
+    payload_got_ += n;
+    complete_ = payload_got_ == payload_.size();
+    return absl::OkStatus();
+  }
+  header_got_ += n;
+  if (header_got_ < header_size_) return absl::OkStatus();
+  if (header_size_ == kLongHeader) {
+    return StartPayload(DecodeLongLength(header_ + kShortHeader));
+  }
+  uint64_t length = 0;
+  switch (DecodeShortHeader(header_, &length)) {
+    case ShortHeader::kLength:
+      return StartPayload(length);
+    case ShortHeader::kLongFollows:
+      // Python reads the long length before it compares it with the cap.
+      header_size_ = kLongHeader;
+      return absl::OkStatus();
+    case ShortHeader::kNegative:
+      break;
+  }
+  return BadMessage("bad message length: negative length prefix");
+}
+
+absl::Status CappedReader::StartPayload(uint64_t length) {
+  if (length > kMaxUnauthenticated) {
+    return BadMessage(absl::StrCat("bad message length: the message has ",
+                                   length, " bytes, maxlength is ",
+                                   kMaxUnauthenticated));
+  }
+  payload_.resize(static_cast<size_t>(length));
+  payload_got_ = 0;
+  in_payload_ = true;
+  complete_ = length == 0;
   return absl::OkStatus();
+}
+
+absl::Status CappedReader::Eof() const {
+  if (!in_payload_ && header_got_ == 0) return EofError();
+  return BadMessage("got end of file during message");
+}
+
+std::string CappedReader::Take() {
+  std::string out = std::move(payload_);
+  payload_.clear();
+  header_got_ = 0;
+  header_size_ = kShortHeader;
+  in_payload_ = false;
+  payload_got_ = 0;
+  complete_ = false;
+  return out;
 }
 
 }  // namespace pipe_internal

@@ -2,6 +2,7 @@
 // Python 3.12's "{digest}" messages, and peers that break the protocol.
 #include "pipe/internal/auth.h"
 
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -238,6 +239,141 @@ TEST(HandshakeTest, BothDirectionsWithTheSameKey) {
     EXPECT_TRUE(s.ok()) << s;
     EXPECT_TRUE(client_status.ok()) << client_status;
   }
+}
+
+// ServerHandshake, the Listener's side in steps, against the blocking
+// client side: the messages go over a pipe, one Receive() each.
+absl::Status ServeInSteps(Connection& server, absl::string_view key,
+                          bool* done) {
+  ServerHandshake h;
+  absl::StatusOr<std::string> challenge = h.Start();
+  if (!challenge.ok()) return challenge.status();
+  absl::Status s = server.SendBytes(*challenge);
+  while (s.ok() && !h.done()) {
+    absl::StatusOr<std::string> m = server.RecvBytes();
+    if (!m.ok()) return m.status();
+    std::optional<std::string> reply;
+    s = h.Receive(key, *m, &reply);
+    if (reply.has_value()) server.SendBytes(*reply).IgnoreError();
+  }
+  *done = h.done();
+  return s;
+}
+
+TEST(ServerHandshakeTest, CompletesAgainstTheClientSide) {
+  auto [server, client] = MakePipe();
+  absl::Status client_status;
+  std::thread t([&, &client = client] {
+    client_status = AnswerChallenge(client, kKey, Deadline::Never());
+    if (client_status.ok()) {
+      client_status = DeliverChallenge(client, kKey, Deadline::Never());
+    }
+    // What follows the handshake is not the handshake's.
+    if (client_status.ok()) client_status = client.SendBytes("after");
+  });
+  bool done = false;
+  absl::Status s = ServeInSteps(server, kKey, &done);
+  t.join();
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_TRUE(done);
+  EXPECT_TRUE(client_status.ok()) << client_status;
+  EXPECT_EQ(*server.RecvBytes(), "after");
+}
+
+TEST(ServerHandshakeTest, WrongKeyIsToldFailure) {
+  auto [server, client] = MakePipe();
+  absl::Status client_status;
+  std::thread t([&, &client = client] {
+    client_status = AnswerChallenge(client, "other key", Deadline::Never());
+  });
+  bool done = true;
+  absl::Status s = ServeInSteps(server, kKey, &done);
+  t.join();
+  EXPECT_TRUE(IsAuthenticationError(s)) << s;
+  EXPECT_EQ(s.message(), "digest received was wrong");
+  EXPECT_FALSE(done);
+  EXPECT_TRUE(IsAuthenticationError(client_status)) << client_status;
+  EXPECT_EQ(client_status.message(), "digest sent was rejected");
+}
+
+TEST(ServerHandshakeTest, NoStepsOutsideTheHandshake) {
+  ServerHandshake h;
+  std::optional<std::string> reply;
+  EXPECT_EQ(h.Receive(kKey, "x", &reply).code(),
+            absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(h.Start().ok());
+  EXPECT_EQ(h.Start().status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+// Feeds `bytes` to `r` as slowly as a peer can, one byte each time: the
+// reader never asks for more than the message still lacks.
+absl::Status FeedByteByByte(CappedReader& r, absl::string_view bytes,
+                            size_t* used) {
+  *used = 0;
+  while (!r.complete() && *used < bytes.size()) {
+    absl::Span<char> room = r.Room();
+    EXPECT_FALSE(room.empty());
+    room[0] = bytes[*used];
+    ++*used;
+    absl::Status s = r.Got(1);
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+TEST(CappedReaderTest, TakesExactlyOneMessageInPieces) {
+  CappedReader r;
+  const std::string wire("\0\0\0\x05hello\0\0\0\x00\0\0\0\x01!", 19);
+  size_t used = 0;
+  ASSERT_TRUE(FeedByteByByte(r, wire, &used).ok());
+  EXPECT_EQ(used, 9u);
+  ASSERT_TRUE(r.complete());
+  EXPECT_EQ(r.Take(), "hello");
+  // An empty message is whole at its header.
+  size_t more = 0;
+  ASSERT_TRUE(FeedByteByByte(r, absl::string_view(wire).substr(9), &more).ok());
+  EXPECT_EQ(more, 4u);
+  ASSERT_TRUE(r.complete());
+  EXPECT_EQ(r.Take(), "");
+  ASSERT_TRUE(
+      FeedByteByByte(r, absl::string_view(wire).substr(13), &more).ok());
+  EXPECT_EQ(r.Take(), "!");
+  EXPECT_TRUE(IsEof(r.Eof()));
+}
+
+TEST(CappedReaderTest, LongHeaderForAShortMessage) {
+  CappedReader r;
+  const std::string wire("\xff\xff\xff\xff\0\0\0\0\0\0\0\x02ok", 14);
+  size_t used = 0;
+  ASSERT_TRUE(FeedByteByByte(r, wire, &used).ok());
+  ASSERT_TRUE(r.complete());
+  EXPECT_EQ(r.Take(), "ok");
+}
+
+TEST(CappedReaderTest, RefusesLengthsPythonRefuses) {
+  const std::string refused[] = {
+      std::string("\0\0\x01\x01", 4),  // 257 bytes
+      std::string("\x80\0\0\0", 4),    // negative
+      std::string("\xff\xff\xff\xff\0\0\0\x01\0\0\0\0", 12),
+  };
+  for (const std::string& wire : refused) {
+    CappedReader r;
+    size_t used = 0;
+    absl::Status s = FeedByteByByte(r, wire, &used);
+    EXPECT_TRUE(IsAuthenticationError(s)) << s;
+    EXPECT_EQ(used, wire.size());  // refused before any payload
+  }
+  CappedReader r;
+  size_t used = 0;
+  ASSERT_TRUE(FeedByteByByte(r, std::string("\0\0\x01\0", 4), &used).ok());
+  EXPECT_FALSE(r.complete());  // 256 bytes are allowed
+}
+
+TEST(CappedReaderTest, EndOfFileInsideAMessageIsRefused) {
+  CappedReader r;
+  size_t used = 0;
+  ASSERT_TRUE(FeedByteByByte(r, std::string("\0\0", 2), &used).ok());
+  EXPECT_TRUE(IsAuthenticationError(r.Eof())) << r.Eof();
 }
 
 }  // namespace
