@@ -88,6 +88,14 @@ absl::Status CountError(uint64_t count, size_t min_element_size,
                    remaining, " bytes left"));
 }
 
+absl::Status MemoryLimitError(uint64_t count, size_t element_memory,
+                              size_t budget) {
+  return DecodeError(absl::StrCat("Decode: count ", count, " of elements of ",
+                                  element_memory,
+                                  " bytes in memory exceeds the ", budget,
+                                  " bytes this input may still decode into"));
+}
+
 absl::Status BadVarintError() {
   return DecodeError("Decode: malformed varint");
 }
@@ -143,6 +151,11 @@ absl::Status BadDurationError() {
 absl::Status TrailingBytesError(size_t remaining) {
   return DecodeError(
       absl::StrCat("Decode: ", remaining, " bytes left over after the value"));
+}
+
+absl::Status OutOfMemoryError() {
+  return absl::ResourceExhaustedError(
+      "Decode: out of memory for the decoded value");
 }
 
 absl::Status SlowGetVarint(const char** pos, const char* end, uint64_t* value) {

@@ -105,16 +105,27 @@
 //
 // Untrusted input. Decoding never trusts a byte: truncated, oversized or
 // malformed input gives mp::DecodeError (kDataLoss, IsDecodeError()), never
-// a crash or undefined behaviour. A count is checked against the bytes left
-// (count * smallest element encoding <= remaining) before anything is
-// allocated, and every element of a container must take at least one byte
-// (so a small message cannot expand into a huge or endless decode; a
-// container of values that encode to nothing, such as a
-// std::vector<std::monostate>, is refused at encode time too). The standard
-// containers nest only as deep as their type; user types can recurse (a
-// tree node holding a std::vector of nodes), so they may nest at most
-// kMaxCodecDepth levels, checked on both sides. Decoding also fails if bytes
-// are left over after the value.
+// a crash, an exception or undefined behaviour. A count is checked against
+// the bytes left (count * smallest element encoding <= remaining) before
+// anything is allocated, and every element of a container must take at
+// least one byte (a container of values that encode to nothing, such as a
+// std::vector<std::monostate>, is refused at encode time too). A count is
+// a claim, not a size to allocate: a container reserves no more room than
+// the bytes left could fill and grows as its elements decode, so a count
+// that the rest of the input does not bear out costs little. And since an
+// element can take far more memory than bytes on the wire (an empty
+// std::optional<std::array<char, 65536>> is one byte), the memory that the
+// containers and strings of one decode hold together is limited too:
+// kDecodeExpansion bytes per input byte plus kDecodeAllowance, checked
+// against each count before its elements decode, so a small message cannot
+// expand into a huge decode. A value past that limit is refused as a
+// DecodeError (memory that user types allocate in MpDecode is theirs to
+// bound). If memory runs out all the same, Decode and DecodeTo return
+// kResourceExhausted (Python's MemoryError). The standard containers nest
+// only as deep as their type; user types can recurse (a tree node holding a
+// std::vector of nodes), so they may nest at most kMaxCodecDepth levels,
+// checked on both sides. Decoding also fails if bytes are left over after
+// the value.
 
 #ifndef MP_BASE_CODEC_H_
 #define MP_BASE_CODEC_H_
@@ -125,7 +136,9 @@
 #include <cstdint>
 #include <cstring>
 #include <iterator>
+#include <new>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -150,6 +163,15 @@ namespace mp {
 
 // How deep user types (those with MpEncode/MpDecode) may nest.
 inline constexpr int kMaxCodecDepth = 64;
+
+// The memory one decode may hold in containers and strings: this many bytes
+// per input byte, enough for values of the standard types whose elements
+// take not much more memory than their encoding (an empty std::string,
+// std::vector or std::map is a few dozen bytes from a one-byte count), ...
+inline constexpr size_t kDecodeExpansion = 64;
+// ... plus this many, so that a short message of a few large fixed-size
+// elements (a std::variant holding a std::array) still decodes.
+inline constexpr size_t kDecodeAllowance = size_t{16} << 20;
 
 class Encoder;
 class Decoder;
@@ -208,7 +230,12 @@ class Decoder {
   // bytes; values that refer to a handle take it out of the table.
   explicit Decoder(absl::string_view in,
                    std::vector<OwnedHandle>* handles = nullptr)
-      : pos_(in.data()), end_(in.data() + in.size()), handles_(handles) {}
+      : pos_(in.data()),
+        end_(in.data() + in.size()),
+        handles_(handles),
+        budget_(in.size() > (SIZE_MAX - kDecodeAllowance) / kDecodeExpansion
+                    ? SIZE_MAX
+                    : in.size() * kDecodeExpansion + kDecodeAllowance) {}
   Decoder(const Decoder&) = delete;
   Decoder& operator=(const Decoder&) = delete;
 
@@ -240,6 +267,9 @@ class Decoder {
   // source of later duplicates); kInvalidHandle if not taken yet.
   std::vector<NativeHandle> taken_;
   int depth_ = 0;
+  // The bytes of container and string storage this decode may still
+  // allocate (see "Untrusted input" above).
+  size_t budget_;
 };
 
 // Appends the encoding of `value` to `*out` and its OS handles to
@@ -279,6 +309,8 @@ namespace codec_internal {
 absl::Status TruncatedError(size_t needed, size_t remaining);
 absl::Status CountError(uint64_t count, size_t min_element_size,
                         size_t remaining);
+absl::Status MemoryLimitError(uint64_t count, size_t element_memory,
+                              size_t budget);
 absl::Status BadVarintError();
 absl::Status BadByteError(const char* what, unsigned char byte);
 absl::Status VariantIndexError(uint64_t index, size_t alternatives);
@@ -291,6 +323,7 @@ absl::Status DepthEncodeError();
 absl::Status ValuelessVariantError();
 absl::Status BadDurationError();
 absl::Status TrailingBytesError(size_t remaining);
+absl::Status OutOfMemoryError();
 absl::Status SlowGetVarint(const char** pos, const char* end, uint64_t* value);
 
 // The byte-level primitives of Encoder and Decoder, for the codecs below.
@@ -338,9 +371,12 @@ struct Wire {
     return SlowGetVarint(&d.pos_, d.end_, value);
   }
   // A count of elements that each take at least `min_element_size` bytes
-  // (and at least one: see the header comment).
+  // of input (and at least one: see the header comment) and
+  // `element_memory` bytes of memory once decoded, which the count takes
+  // from the decode's budget up front: a count is refused before any of its
+  // elements decode if they would not fit.
   static absl::Status GetCount(Decoder& d, size_t min_element_size,
-                               size_t* count) {
+                               size_t element_memory, size_t* count) {
     uint64_t n;
     absl::Status s = GetVarint(d, &n);
     if (!s.ok()) return s;
@@ -348,8 +384,20 @@ struct Wire {
     if (n > d.remaining() / unit) {
       return CountError(n, min_element_size, d.remaining());
     }
+    if (element_memory != 0 && n > d.budget_ / element_memory) {
+      return MemoryLimitError(n, element_memory, d.budget_);
+    }
     *count = static_cast<size_t>(n);
+    d.budget_ -= *count * element_memory;
     return absl::OkStatus();
+  }
+  // How many of `count` elements of `element_memory` bytes a container
+  // reserves room for before it decodes them: no more than the bytes left
+  // would fill, so that a count the rest of the input does not bear out
+  // allocates little. The container grows past that as elements decode.
+  static size_t ReserveCount(const Decoder& d, size_t count,
+                             size_t element_memory) {
+    return std::min(count, d.remaining() / std::max<size_t>(element_memory, 1));
   }
   // A view of the next `size` bytes, which the caller has checked exist.
   static const char* Take(Decoder& d, size_t size) {
@@ -536,7 +584,7 @@ struct Codec<std::basic_string<C, Tr, A>> {
   }
   static absl::Status Decode(Decoder& d, S& s) {
     size_t n;
-    absl::Status st = Wire::GetCount(d, sizeof(C), &n);
+    absl::Status st = Wire::GetCount(d, sizeof(C), sizeof(C), &n);
     if (!st.ok()) return st;
     if constexpr (sizeof(C) == 1) {
       s.assign(reinterpret_cast<const C*>(Wire::Take(d, n)), n);
@@ -586,17 +634,23 @@ struct Codec<std::vector<T, A>> {
   }
   static absl::Status Decode(Decoder& d, V& v) {
     size_t n;
-    absl::Status s = Wire::GetCount(d, Codec<T>::kMinSize, &n);
+    absl::Status s = Wire::GetCount(d, Codec<T>::kMinSize, sizeof(T), &n);
     if (!s.ok()) return s;
     if constexpr (Codec<T>::kBitwise) {
+      // The count was checked against the bytes of its elements.
       v.resize(n);
       if (n != 0)
         std::memcpy(v.data(), Wire::Take(d, n * sizeof(T)), n * sizeof(T));
     } else {
       v.clear();
-      v.resize(n);
-      for (T& x : v) {
-        s = DecodeElement(d, x);
+      v.reserve(Wire::ReserveCount(d, n, sizeof(T)));
+      for (size_t i = 0; i < n; ++i) {
+        // Doubling, as the vector would, but never past the count: the
+        // decode holds no more than the count took from the budget.
+        if (v.size() == v.capacity()) {
+          v.reserve(std::min(n, std::max<size_t>(2 * v.capacity(), 1)));
+        }
+        s = DecodeElement(d, v.emplace_back());
         if (!s.ok()) return s;
       }
     }
@@ -617,7 +671,7 @@ struct Codec<std::vector<bool, A>> {
   }
   static absl::Status Decode(Decoder& d, V& v) {
     size_t n;
-    absl::Status s = Wire::GetCount(d, 1, &n);
+    absl::Status s = Wire::GetCount(d, 1, 1, &n);
     if (!s.ok()) return s;
     const char* p = Wire::Take(d, n);
     v.resize(n);
@@ -754,7 +808,7 @@ struct Codec<std::optional<T>> {
 template <typename... Ts>
 struct Codec<std::variant<Ts...>> {
   static constexpr bool kBitwise = false;
-  static constexpr size_t kMinSize = 1;
+  static constexpr size_t kMinSize = 1 + std::min({Codec<Ts>::kMinSize...});
   using V = std::variant<Ts...>;
 
   static void Encode(Encoder& e, const V& v) {
@@ -879,6 +933,10 @@ struct Codec<C,
   static constexpr size_t kMinSize = 1;
   using K = typename C::key_type;
   static constexpr bool kIsMap = IsMap<C>::value;
+  // What an element costs in memory: itself, and roughly what a node-based
+  // container adds to each (links, hash, the allocation's header).
+  static constexpr size_t kElementMemory =
+      sizeof(typename C::value_type) + 4 * sizeof(void*);
 
   static void Encode(Encoder& e, const C& c) {
     Wire::PutVarint(e, c.size());
@@ -904,10 +962,12 @@ struct Codec<C,
       min_element_size += Codec<typename C::mapped_type>::kMinSize;
     }
     size_t n;
-    absl::Status s = Wire::GetCount(d, min_element_size, &n);
+    absl::Status s = Wire::GetCount(d, min_element_size, kElementMemory, &n);
     if (!s.ok()) return s;
     c.clear();
-    if constexpr (HasReserve<C>::value) c.reserve(n);
+    if constexpr (HasReserve<C>::value) {
+      c.reserve(Wire::ReserveCount(d, n, kElementMemory));
+    }
     for (size_t i = 0; i < n; ++i) {
       size_t before = d.remaining();
       K key{};
@@ -983,7 +1043,20 @@ template <typename T>
 absl::Status DecodeTo(absl::string_view bytes, T* out,
                       std::vector<OwnedHandle>* handles) {
   Decoder d(bytes, handles);
-  absl::Status s = d.Read(*out);
+  absl::Status s;
+#ifdef ABSL_HAVE_EXCEPTIONS
+  // The standard containers report running out of memory only by throwing;
+  // mp returns statuses, so this is where that becomes one.
+  try {
+    s = d.Read(*out);
+  } catch (const std::bad_alloc&) {
+    return codec_internal::OutOfMemoryError();
+  } catch (const std::length_error&) {
+    return codec_internal::OutOfMemoryError();
+  }
+#else
+  s = d.Read(*out);
+#endif
   if (!s.ok()) return s;
   if (d.remaining() != 0)
     return codec_internal::TrailingBytesError(d.remaining());

@@ -1,11 +1,15 @@
 #include "base/codec.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <map>
+#include <memory>
+#include <new>
 #include <optional>
 #include <random>
 #include <set>
@@ -146,6 +150,71 @@ struct Unsendable {
     return absl::OkStatus();
   }
 };
+
+// Throws what an allocation that fails throws, as a standard container
+// deep inside a decode would.
+struct ThrowsBadAlloc {
+  friend void MpEncode(Encoder& e, const ThrowsBadAlloc&) { e.Write('x'); }
+  friend absl::Status MpDecode(Decoder&, ThrowsBadAlloc&) {
+    throw std::bad_alloc();
+  }
+};
+struct ThrowsLengthError {
+  friend void MpEncode(Encoder& e, const ThrowsLengthError&) { e.Write('x'); }
+  friend absl::Status MpDecode(Decoder&, ThrowsLengthError&) {
+    std::vector<char> v;
+    v.reserve(v.max_size() + 1);
+    return absl::OkStatus();
+  }
+};
+
+// The bytes held by containers with a CountingAllocator: now and at most.
+struct AllocationCount {
+  size_t live = 0;
+  size_t peak = 0;
+};
+
+AllocationCount& Allocated() {
+  static AllocationCount count;
+  return count;
+}
+
+template <typename T>
+struct CountingAllocator {
+  using value_type = T;
+  CountingAllocator() = default;
+  template <typename U>
+  CountingAllocator(const CountingAllocator<U>&) {}  // NOLINT: rebinding
+  T* allocate(size_t n) {
+    T* p = std::allocator<T>().allocate(n);
+    AllocationCount& count = Allocated();
+    count.live += n * sizeof(T);
+    count.peak = std::max(count.peak, count.live);
+    return p;
+  }
+  void deallocate(T* p, size_t n) {
+    Allocated().live -= n * sizeof(T);
+    std::allocator<T>().deallocate(p, n);
+  }
+  friend bool operator==(const CountingAllocator&, const CountingAllocator&) {
+    return true;
+  }
+  friend bool operator!=(const CountingAllocator&, const CountingAllocator&) {
+    return false;
+  }
+};
+
+template <typename T>
+using CountedVector = std::vector<T, CountingAllocator<T>>;
+
+// Decodes `bytes` as a T and returns the status and the most bytes that
+// T's CountingAllocators held at once while it did.
+template <typename T>
+std::pair<absl::Status, size_t> DecodeCounted(absl::string_view bytes) {
+  Allocated() = AllocationCount();
+  absl::Status s = Decode<T>(bytes).status();
+  return {s, Allocated().peak};
+}
 
 template <typename T>
 T RoundTrip(const T& value) {
@@ -600,6 +669,148 @@ TEST(CodecTest, HugeCountsFailBeforeAllocating) {
   // Pairs of int64 take at least 16 bytes each.
   EXPECT_TRUE((DecodeFails<std::map<int64_t, int64_t>>(
       Str({2}) + std::string(31, '\0'), "at least 16 bytes")));
+}
+
+// A count: an unsigned LEB128 varint.
+std::string Count(uint64_t n) {
+  std::string out;
+  while (n >= 0x80) {
+    out.push_back(static_cast<char>(n | 0x80));
+    n >>= 7;
+  }
+  out.push_back(static_cast<char>(n));
+  return out;
+}
+
+// 64 KiB in memory, and its alternative std::monostate one byte on the wire.
+using Big = std::array<char, 65536>;
+using BigOrNothing = std::variant<std::monostate, Big>;
+
+TEST(CodecTest, CountsBeyondTheBytesLeftAllocateNothing) {
+  // 2^32 int64s claimed, 64 bytes sent.
+  auto [s, peak] = DecodeCounted<CountedVector<int64_t>>(
+      Count(uint64_t{1} << 32) + std::string(64, '\0'));
+  EXPECT_TRUE(IsDecodeError(s)) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("count 4294967296"));
+  EXPECT_EQ(peak, 0u);
+  // Strings too: the length is refused before the string is made.
+  using CountedString =
+      std::basic_string<char, std::char_traits<char>, CountingAllocator<char>>;
+  std::tie(s, peak) =
+      DecodeCounted<CountedString>(Count(uint64_t{1} << 40) + "abc");
+  EXPECT_THAT(std::string(s.message()), HasSubstr("exceeds the 3 bytes left"));
+  EXPECT_EQ(peak, 0u);
+  using CountedU32String =
+      std::basic_string<char32_t, std::char_traits<char32_t>,
+                        CountingAllocator<char32_t>>;
+  std::tie(s, peak) =
+      DecodeCounted<CountedU32String>(Count(3) + std::string(11, 'x'));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("exceeds the 11 bytes left"));
+  EXPECT_EQ(peak, 0u);
+  // A variant takes its index and the smallest alternative.
+  EXPECT_TRUE((DecodeFails<std::vector<std::variant<Big, int32_t>>>(
+      Count(2) + std::string(9, '\0'), "at least 5 bytes exceeds the 9")));
+}
+
+TEST(CodecTest, ContainersGrowAsTheirElementsDecode) {
+  // 200 elements of 64 KiB, which the bytes left could cover at one byte
+  // each, and the third is bad. Believed, the count would take 13 MB at
+  // once; the decode stops having held room for a few.
+  std::string bytes = Count(200) + Str({0, 0, 7}) + std::string(197, '\0');
+  auto [s, peak] = DecodeCounted<CountedVector<BigOrNothing>>(bytes);
+  EXPECT_TRUE(IsDecodeError(s)) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("variant index 7"));
+  EXPECT_LE(peak, 8 * sizeof(BigOrNothing));
+
+  // Smaller elements: the room reserved before they decode stays within
+  // the bytes left. 128 bytes a string, so the input ends after 781 of the
+  // 100000 claimed.
+  std::string strings = Count(100000) + std::string(100000, '\x7f');
+  std::tie(s, peak) = DecodeCounted<CountedVector<std::string>>(strings);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("exceeds the 31 bytes left"));
+  EXPECT_LE(peak, strings.size());
+
+  // Nested: each inner count is a claim of its own.
+  std::string nested =
+      Count(1000) + Count(50) + Str({0, 7}) + std::string(1000, '\0');
+  std::tie(s, peak) =
+      DecodeCounted<CountedVector<CountedVector<BigOrNothing>>>(nested);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("variant index 7"));
+  EXPECT_LE(peak, nested.size() + 4 * sizeof(BigOrNothing));
+
+  // Elements that take no bytes: the count is held to one byte each, and
+  // the first element that takes none ends the decode.
+  std::string empties = Count(1000) + std::string(1000, '\0');
+  std::tie(s, peak) =
+      DecodeCounted<CountedVector<std::array<int64_t, 0>>>(empties);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("zero bytes"));
+  EXPECT_LE(peak, empties.size());
+
+  // A hash set reserves for the bytes left, not for the count.
+  std::string keys = Count(250000) + std::string(8, '\0');  // 0, then 0 again
+  keys += std::string(250000 * 4 - 8, '\1');
+  using Plain = absl::flat_hash_set<int32_t>;
+  using CountedSet =
+      absl::flat_hash_set<int32_t, Plain::hasher, Plain::key_equal,
+                          CountingAllocator<int32_t>>;
+  std::tie(s, peak) = DecodeCounted<CountedSet>(keys);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("duplicate key"));
+  EXPECT_LE(peak, keys.size());
+
+  // A tree map allocates a node per element as it decodes.
+  using Entry = std::pair<const int32_t, std::optional<Big>>;
+  using CountedMap = std::map<int32_t, std::optional<Big>, std::less<int32_t>,
+                              CountingAllocator<Entry>>;
+  std::string entries =
+      Count(200) + Str({0, 0, 0, 0, 0, 1, 0, 0, 0, 9}) + std::string(990, '\0');
+  std::tie(s, peak) = DecodeCounted<CountedMap>(entries);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("optional tag"));
+  EXPECT_LE(peak, 2 * sizeof(Entry) + 256);
+}
+
+TEST(CodecTest, DecodedMemoryIsLimited) {
+  // The abort case: a megabyte of one-byte elements that are 64 KiB each in
+  // memory, valid, but 64 GiB decoded. Refused at the count, before any
+  // element.
+  const size_t n = size_t{1} << 20;
+  std::string bytes = Count(n) + std::string(n, '\0');
+  auto [s, peak] = DecodeCounted<CountedVector<BigOrNothing>>(bytes);
+  EXPECT_TRUE(IsDecodeError(s)) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("may still decode into"));
+  EXPECT_EQ(peak, 0u);
+
+  // The limit is on the decode as a whole: inner counts that fit one by one
+  // add up past it.
+  std::string nested = Count(64);
+  for (int i = 0; i < 64; ++i) nested += Count(1000) + std::string(1000, '\0');
+  using Page = std::optional<std::array<char, 4096>>;
+  std::tie(s, peak) = DecodeCounted<CountedVector<CountedVector<Page>>>(nested);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("may still decode into"));
+  const size_t limit = nested.size() * kDecodeExpansion + kDecodeAllowance;
+  EXPECT_LE(peak, 2 * limit);
+  // Maps count their nodes.
+  std::string entries = Count(20000);
+  for (int32_t k = 0; k < 20000; ++k) entries += Bytes(k) + Str({0});
+  EXPECT_TRUE((DecodeFails<std::map<int32_t, std::optional<Big>>>(
+      entries, "may still decode into")));
+
+  // Within the limit, such values decode: a few large elements from a few
+  // bytes, or many small ones.
+  ExpectRoundTrip(std::vector<BigOrNothing>(200));
+  ExpectRoundTrip(std::vector<std::string>(1000000));
+  ExpectRoundTrip(std::vector<std::map<int, int>>(100000));
+}
+
+TEST(CodecTest, RunningOutOfMemoryIsAStatus) {
+  absl::StatusOr<std::string> bytes = Encode(std::vector<ThrowsBadAlloc>(1));
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  absl::Status s = Decode<std::vector<ThrowsBadAlloc>>(*bytes).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("out of memory"));
+  bytes = Encode(ThrowsLengthError());
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  EXPECT_EQ(Decode<ThrowsLengthError>(*bytes).status().code(),
+            absl::StatusCode::kResourceExhausted);
 }
 
 TEST(CodecTest, MalformedVarintsAreRefused) {
