@@ -7,7 +7,6 @@
 #include "base/deadline.h"
 #include "base/status.h"
 #include "pipe/internal/auth.h"
-#include "pipe/internal/connection_io.h"
 
 namespace mp {
 
@@ -43,35 +42,27 @@ absl::StatusOr<Listener> Listener::Create(std::optional<Address> address,
                                           int backlog,
                                           std::optional<std::string> authkey) {
   if (backlog < 0) return absl::InvalidArgumentError("backlog is negative");
-  Listener l(address.has_value() ? *std::move(address) : ArbitraryAddress());
+  Listener l;
   l.authkey_ = std::move(authkey);
-  absl::Status s = l.Bind(backlog);
+  absl::Status s = l.Bind(std::move(address), backlog);
   if (!s.ok()) return s;
   return l;
 }
 
 absl::StatusOr<Connection> Listener::Accept() {
   if (closed()) return ClosedError("listener is closed");
-  absl::StatusOr<Connection> c = AcceptRaw();
-  if (!c.ok() || !authkey_.has_value()) return c;
-  // The client was let in before it proved anything: bound the time it may
-  // take, and drop it (closing the connection) on any failure.
-  Deadline deadline = Deadline::After(handshake_timeout_);
-  absl::Status s = pipe_internal::DeliverChallenge(*c, *authkey_, deadline);
-  if (s.ok()) s = pipe_internal::AnswerChallenge(*c, *authkey_, deadline);
-  if (!s.ok()) return s;
-  return c;
+  if (!authkey_.has_value()) return AcceptRaw();
+  return AcceptAuthenticated();
 }
 
 absl::StatusOr<Connection> Client(const Address& address,
-                                  std::optional<std::string> authkey) {
-  absl::StatusOr<Connection> c = pipe_internal::ConnectionIo::Connect(address);
+                                  std::optional<std::string> authkey,
+                                  absl::Duration timeout) {
+  Deadline deadline = Deadline::After(timeout);
+  absl::StatusOr<Connection> c = Listener::Connect(address, deadline);
   if (!c.ok() || !authkey.has_value()) return c;
-  absl::Status s =
-      pipe_internal::AnswerChallenge(*c, *authkey, Deadline::Never());
-  if (s.ok()) {
-    s = pipe_internal::DeliverChallenge(*c, *authkey, Deadline::Never());
-  }
+  absl::Status s = pipe_internal::AnswerChallenge(*c, *authkey, deadline);
+  if (s.ok()) s = pipe_internal::DeliverChallenge(*c, *authkey, deadline);
   if (!s.ok()) return s;
   return c;
 }

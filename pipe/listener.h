@@ -10,8 +10,11 @@
 // bytes is read from a peer before it has authenticated. The framing and the
 // handshake are Python's, so a Python Listener or Client is a valid peer.
 //
-// A failed handshake fails that one Accept() or Client() with
-// AuthenticationError; the Listener goes on serving other clients.
+// Accept() lets in every client that is waiting and runs their handshakes
+// side by side, each against its own clock, so a client that is slow or
+// says nothing holds up nobody but itself. A failed handshake fails one
+// Accept() or the Client() with AuthenticationError; the Listener goes on
+// serving other clients.
 //
 // Example:
 //
@@ -38,6 +41,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "base/deadline.h"
 #include "pipe/pipe.h"
 
 namespace mp {
@@ -60,22 +64,22 @@ class Address {
 
   Family family() const { return family_; }
   // The Unix path (with its leading '\0' when abstract) or the pipe name.
-  const std::string& path() const { return path_; }
+  const std::string &path() const { return path_; }
   bool abstract() const {
     return family_ == Family::kUnix && !path_.empty() && path_[0] == '\0';
   }
-  const std::string& host() const { return host_; }
+  const std::string &host() const { return host_; }
   uint16_t port() const { return port_; }
 
   // For messages: the path, "@name" for an abstract socket (as ss(8) shows
   // it), "host:port", or the pipe name.
   std::string ToString() const;
 
-  friend bool operator==(const Address& a, const Address& b) {
+  friend bool operator==(const Address &a, const Address &b) {
     return a.family_ == b.family_ && a.path_ == b.path_ && a.host_ == b.host_ &&
            a.port_ == b.port_;
   }
-  friend bool operator!=(const Address& a, const Address& b) {
+  friend bool operator!=(const Address &a, const Address &b) {
     return !(a == b);
   }
 
@@ -95,9 +99,11 @@ class Address {
 class Listener {
  public:
   // How long Accept() gives a connected client by default to finish the
-  // authkey handshake before dropping it (Python's CONNECTION_TIMEOUT), so a
-  // peer that connects and says nothing cannot stall the Listener.
+  // authkey handshake before dropping it (Python's CONNECTION_TIMEOUT).
   static constexpr absl::Duration kHandshakeTimeout = absl::Seconds(20);
+  // The most clients held mid-handshake at once (see Accept()), so that
+  // strangers cannot take all of the process's descriptors or handles.
+  static constexpr int kMaxHandshakes = 64;
 
   // Binds and listens. Without an address: a fresh Unix socket path in the
   // temporary directory (a named pipe on Windows), as Python does. An
@@ -106,23 +112,39 @@ class Listener {
       std::optional<Address> address = std::nullopt, int backlog = 1,
       std::optional<std::string> authkey = std::nullopt);
 
-  Listener(Listener&& other) noexcept;
-  Listener& operator=(Listener&& other) noexcept;
-  Listener(const Listener&) = delete;
-  Listener& operator=(const Listener&) = delete;
+  Listener(Listener &&other) noexcept;
+  Listener &operator=(Listener &&other) noexcept;
+  Listener(const Listener &) = delete;
+  Listener &operator=(const Listener &) = delete;
   // Closes, removing a Unix socket's file.
   ~Listener();
 
   // Waits for a client and returns the connection, after the handshake when
-  // there is an authkey (AuthenticationError if the client fails it).
+  // there is an authkey.
+  //
+  // With an authkey, every client waiting is let in and challenged at once,
+  // and their handshakes go on side by side, each with handshake_timeout()
+  // from when it was let in. Accept() returns the first to end; the others
+  // stay in the Listener and go on in the next Accept(). A handshake that
+  // ends badly is that Accept()'s result, and the connection is closed:
+  // AuthenticationError (a wrong key, or a message Python would refuse),
+  // TimeoutError (the client ran out of time), EofError (it hung up). When
+  // a client comes while kMaxHandshakes are under way, the one let in
+  // earliest is closed, unreported, to make room: an honest client answers
+  // within a round trip, so only a flood of strangers loses one that way.
+  //
+  // Wait() sees the Listener ready when a client is waiting to be let in or
+  // one under way has sent something; a handshake that runs out of time
+  // wakes no Wait() and is reported by the next Accept().
   absl::StatusOr<Connection> Accept();
 
-  // Stops listening; a Unix socket's file is removed. Accept() then fails
-  // with ClosedError. Closing twice is OK.
+  // Stops listening, closing the clients mid-handshake; a Unix socket's file
+  // is removed. Accept() then fails with ClosedError. Closing twice is OK.
   absl::Status Close();
 
   // The time Accept() gives a client for the handshake (kHandshakeTimeout
-  // unless set; InfiniteDuration() waits forever, as Python does).
+  // unless set; InfiniteDuration() waits forever, as Python does). Applies
+  // to clients let in after the call.
   void set_handshake_timeout(absl::Duration timeout) {
     handshake_timeout_ = timeout;
   }
@@ -130,29 +152,36 @@ class Listener {
 
   bool closed() const { return state_ == nullptr; }
   // The bound address (with the actual port when 0 was asked for).
-  const Address& address() const { return address_; }
-  // The peer address of the last accepted connection, when the system
-  // names one (TCP: host and port; Unix: the client's path, usually empty).
-  const std::optional<Address>& last_accepted() const { return last_accepted_; }
+  const Address &address() const { return address_; }
+  // The peer address of the client whose outcome the last Accept()
+  // returned, when the system names one (TCP: host and port; Unix: the
+  // client's path, usually empty).
+  const std::optional<Address> &last_accepted() const { return last_accepted_; }
 
  private:
   friend class pipe_internal::ConnectionIo;
+  friend absl::StatusOr<Connection> Client(const Address &address,
+                                           std::optional<std::string> authkey,
+                                           absl::Duration timeout);
   // The OS side: a listening socket, or on Windows the next named pipe
-  // instance with a connect pending. Defined by listener_posix.cc /
-  // listener_win.cc; null once closed.
+  // instance with a connect pending; and the clients mid-handshake.
+  // Defined by listener_posix.cc / listener_win.cc; null once closed.
   struct State;
 
-  explicit Listener(Address address);
+  Listener();
 
-  // Platform parts.
-  static Address ArbitraryAddress();
-  absl::Status Bind(int backlog);
+  // Platform parts. Bind sets address_: `address`, or a fresh one.
+  absl::Status Bind(std::optional<Address> address, int backlog);
   absl::StatusOr<Connection> AcceptRaw();
-  // What Wait() watches: the listening socket (POSIX: readable when a
-  // client is waiting) or an event (Windows: signalled when one connected).
+  absl::StatusOr<Connection> AcceptAuthenticated();
+  // What Wait() watches: readable (POSIX) or signalled (Windows) when
+  // Accept() has something to take.
   absl::StatusOr<NativeHandle> WaitHandle();
+  // Client()'s connect, without the handshake; TimeoutError at `deadline`.
+  static absl::StatusOr<Connection> Connect(const Address &address,
+                                            Deadline deadline);
 
-  Address address_;
+  Address address_ = Address::Unix("");
   std::optional<std::string> authkey_;
   std::optional<Address> last_accepted_;
   absl::Duration handshake_timeout_ = kHandshakeTimeout;
@@ -160,9 +189,15 @@ class Listener {
 };
 
 // Connects to a Listener at `address`, answering and then posing the
-// authkey challenge when `authkey` is given.
+// authkey challenge when `authkey` is given. `timeout` bounds both the
+// connect and the handshake; when it passes first, Client returns
+// TimeoutError. InfiniteDuration(), the default, waits as long as the
+// system lets a connect wait, and then as long as the Listener takes, as
+// Python's Client does; but a busy Windows named pipe is given up after
+// Python's 20 s unless a timeout is set.
 absl::StatusOr<Connection> Client(
-    const Address& address, std::optional<std::string> authkey = std::nullopt);
+    const Address &address, std::optional<std::string> authkey = std::nullopt,
+    absl::Duration timeout = absl::InfiniteDuration());
 
 }  // namespace mp
 

@@ -4,27 +4,50 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "base/deadline.h"
 #include "base/os_error.h"
 #include "base/status.h"
-#include "pipe/internal/connection_io.h"
+#include "pipe/internal/auth.h"
 #include "pipe/internal/crypto.h"
 #include "pipe/internal/fd_wait.h"
+#include "pipe/internal/framing.h"
 #include "pipe/listener.h"
 
 namespace mp {
+
+namespace {
+
+// A client let in but not yet through the handshake.
+struct Handshaking {
+  OwnedHandle socket;
+  std::optional<Address> peer;
+  Deadline deadline = Deadline::Never();
+  pipe_internal::ServerHandshake handshake;
+  pipe_internal::CappedReader reader;
+};
+
+}  // namespace
 
 struct Listener::State {
   OwnedHandle socket;
@@ -32,12 +55,70 @@ struct Listener::State {
   // (a forked child that inherits the Listener must not remove it).
   std::string unlink_path;
   pid_t owner = 0;
+  // Clients mid-handshake, earliest let in first.
+  std::vector<std::unique_ptr<Handshaking>> handshakes;
+  // What Accept() waits on and Wait() watches once there are handshakes:
+  // the listening socket and every handshake's socket (its epoll data the
+  // Handshaking, null for the listening socket). A forked child shares the
+  // parent's epoll set, so it makes its own (`epoll_owner`) rather than
+  // change the parent's.
+  OwnedHandle epoll;
+  pid_t epoll_owner = 0;
 
   ~State() {
+    // The epoll set goes before the sockets in it.
+    epoll.reset();
+    handshakes.clear();
     socket.reset();
     if (!unlink_path.empty() && getpid() == owner) {
       ::unlink(unlink_path.c_str());
     }
+  }
+
+  absl::Status Watch(int fd, Handshaking* h) {
+    struct epoll_event ev = {};
+    ev.events = EPOLLIN;
+    ev.data.ptr = h;
+    if (epoll_ctl(epoll.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+      return LastOsError("epoll_ctl");
+    }
+    return absl::OkStatus();
+  }
+
+  // This process's epoll set, made when missing.
+  absl::Status EnsureEpoll() {
+    if (epoll.valid() && epoll_owner == getpid()) return absl::OkStatus();
+    epoll.reset(epoll_create1(EPOLL_CLOEXEC));
+    if (!epoll.valid()) return LastOsError("epoll_create1");
+    epoll_owner = getpid();
+    absl::Status s = Watch(socket.get(), nullptr);
+    for (size_t i = 0; s.ok() && i < handshakes.size(); ++i) {
+      s = Watch(handshakes[i]->socket.get(), handshakes[i].get());
+    }
+    if (!s.ok()) epoll.reset();
+    return s;
+  }
+
+  absl::Status Add(std::unique_ptr<Handshaking> h) {
+    absl::Status s = Watch(h->socket.get(), h.get());
+    if (!s.ok()) return s;
+    handshakes.push_back(std::move(h));
+    return absl::OkStatus();
+  }
+
+  // Takes `h` out of the set. Out of epoll first: a registration lasts as
+  // long as the socket is open anywhere (a forked child, the Connection it
+  // becomes), and would go on reporting a Handshaking that is gone.
+  std::unique_ptr<Handshaking> Remove(Handshaking* h) {
+    if (epoll_owner == getpid()) {
+      epoll_ctl(epoll.get(), EPOLL_CTL_DEL, h->socket.get(), nullptr);
+    }
+    auto it = std::find_if(
+        handshakes.begin(), handshakes.end(),
+        [h](const std::unique_ptr<Handshaking>& p) { return p.get() == h; });
+    std::unique_ptr<Handshaking> out = std::move(*it);
+    handshakes.erase(it);
+    return out;
   }
 };
 
@@ -128,6 +209,78 @@ Address FromSockAddr(const struct sockaddr_storage& ss, socklen_t length) {
   return Address::Unix(path);
 }
 
+std::string TempDir() {
+  const char* dir = std::getenv("TMPDIR");
+  return dir == nullptr || *dir == '\0' ? "/tmp" : dir;
+}
+
+// Sends one handshake message without blocking. A handshake sends a few
+// short messages to a socket that had nothing in it, so they always fit in
+// its buffer; one that does not comes from a peer playing games, and is
+// refused rather than waited for.
+absl::Status SendNow(int fd, absl::string_view payload) {
+  unsigned char header[pipe_internal::kLongHeader];
+  size_t header_size = pipe_internal::EncodeHeader(payload.size(), header);
+  struct iovec iov[2] = {{header, header_size},
+                         {const_cast<char*>(payload.data()), payload.size()}};
+  struct msghdr msg = {};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = payload.empty() ? 1 : 2;
+  while (true) {
+    ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+      return LastOsError("Listener.Accept: send");
+    }
+    if (n != static_cast<ssize_t>(header_size + payload.size())) {
+      return AuthenticationError("the client does not take the handshake");
+    }
+    return absl::OkStatus();
+  }
+}
+
+// Reads what `h`'s client has sent, without blocking, and takes the
+// handshake as far as it goes: true once it is through.
+absl::StatusOr<bool> Advance(Handshaking& h, absl::string_view authkey) {
+  const int fd = h.socket.get();
+  while (true) {
+    absl::Span<char> room = h.reader.Room();
+    ssize_t n = recv(fd, room.data(), room.size(), MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+      return LastOsError("Listener.Accept: recv");
+    }
+    if (n == 0) return h.reader.Eof();
+    absl::Status s = h.reader.Got(static_cast<size_t>(n));
+    if (!s.ok()) return s;
+    if (!h.reader.complete()) continue;
+    std::optional<std::string> reply;
+    s = h.handshake.Receive(authkey, h.reader.Take(), &reply);
+    if (reply.has_value()) {
+      absl::Status sent = SendNow(fd, *reply);
+      if (s.ok()) s = sent;
+    }
+    if (!s.ok()) return s;
+    if (h.handshake.done()) return true;
+  }
+}
+
+// Bounds a blocking connect(): Linux ends one that waits (for room in a
+// Unix socket's backlog, or for TCP's handshake) after SO_SNDTIMEO, with
+// EAGAIN or EINPROGRESS. Zero takes the bound away.
+absl::Status SetSendTimeout(int fd, absl::Duration timeout) {
+  struct timeval tv = absl::ToTimeval(timeout);
+  // A zero timeval would mean no bound at all.
+  if (timeout > absl::ZeroDuration() && tv.tv_sec == 0 && tv.tv_usec == 0) {
+    tv.tv_usec = 1;
+  }
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0) {
+    return LastOsError("setsockopt(SO_SNDTIMEO)");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status TuneTcp(int fd, int family) {
   if (family != AF_INET) return absl::OkStatus();
   // Each message leaves in one write; don't let Nagle hold it back.
@@ -140,7 +293,7 @@ absl::Status TuneTcp(int fd, int family) {
 
 }  // namespace
 
-Listener::Listener(Address address) : address_(std::move(address)) {}
+Listener::Listener() = default;
 Listener::Listener(Listener&& other) noexcept = default;
 Listener& Listener::operator=(Listener&& other) noexcept = default;
 Listener::~Listener() = default;
@@ -150,20 +303,22 @@ absl::Status Listener::Close() {
   return absl::OkStatus();
 }
 
-Address Listener::ArbitraryAddress() {
-  const char* dir = std::getenv("TMPDIR");
-  if (dir == nullptr || *dir == '\0') dir = "/tmp";
-  absl::StatusOr<std::string> random = pipe_internal::RandomBytes(6);
-  std::string tag = random.ok() ? absl::BytesToHexString(*random) : "0";
-  return Address::Unix(absl::StrCat(dir, "/mp-listener-", getpid(), "-", tag));
-}
-
-absl::Status Listener::Bind(int backlog) {
+absl::Status Listener::Bind(std::optional<Address> address, int backlog) {
+  auto state = std::make_unique<State>();
+  state->owner = getpid();
+  if (!address.has_value()) {
+    absl::StatusOr<std::string> random = pipe_internal::RandomBytes(6);
+    std::string tag = random.ok() ? absl::BytesToHexString(*random) : "0";
+    address = Address::Unix(
+        absl::StrCat(TempDir(), "/mp-listener-", getpid(), "-", tag));
+  }
+  address_ = *std::move(address);
   absl::StatusOr<SockAddr> sa = ToSockAddr(address_);
   if (!sa.ok()) return sa.status();
-  int fd = socket(sa->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  // Non-blocking, so that AcceptAuthenticated() can let in every waiting
+  // client and stop when there are no more.
+  int fd = socket(sa->family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return LastOsError("socket");
-  auto state = std::make_unique<State>();
   state->socket.reset(fd);
   if (sa->family == AF_INET) {
     int one = 1;
@@ -177,7 +332,6 @@ absl::Status Listener::Bind(int backlog) {
   // From here the file is ours to remove, even if listen() fails.
   if (address_.family() == Address::Family::kUnix && !address_.abstract()) {
     state->unlink_path = address_.path();
-    state->owner = getpid();
   }
   if (listen(fd, backlog) != 0) return LastOsError("listen");
   if (sa->family == AF_INET) {
@@ -201,6 +355,12 @@ absl::StatusOr<Connection> Listener::AcceptRaw() {
                 &len, SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        absl::StatusOr<bool> ready = pipe_internal::WaitFd(
+            state_->socket.get(), POLLIN, Deadline::Never());
+        if (!ready.ok()) return ready.status();
+        continue;
+      }
       return LastOsError("accept");
     }
     OwnedHandle h(fd);
@@ -211,39 +371,125 @@ absl::StatusOr<Connection> Listener::AcceptRaw() {
   }
 }
 
-absl::StatusOr<NativeHandle> Listener::WaitHandle() {
-  if (closed()) return ClosedError("listener is closed");
-  return state_->socket.get();
+absl::StatusOr<Connection> Listener::AcceptAuthenticated() {
+  State& st = *state_;
+  absl::Status s = st.EnsureEpoll();
+  if (!s.ok()) return s;
+  // One client's outcome: it leaves the Listener either way.
+  auto finish = [&](Handshaking* h,
+                    absl::Status outcome) -> absl::StatusOr<Connection> {
+    std::unique_ptr<Handshaking> done = st.Remove(h);
+    last_accepted_ = std::move(done->peer);
+    if (!outcome.ok()) return outcome;
+    return Connection::FromHandle(std::move(done->socket));
+  };
+  while (true) {
+    // Every client waiting is let in and challenged now, so that none
+    // waits behind another's handshake.
+    while (true) {
+      struct sockaddr_storage ss;
+      socklen_t len = sizeof ss;
+      int fd = accept4(st.socket.get(), reinterpret_cast<struct sockaddr*>(&ss),
+                       &len, SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        return LastOsError("accept");
+      }
+      auto h = std::make_unique<Handshaking>();
+      h->socket.reset(fd);
+      h->peer = FromSockAddr(ss, len);
+      h->deadline = Deadline::After(handshake_timeout_);
+      absl::StatusOr<std::string> challenge = h->handshake.Start();
+      s = challenge.ok() ? TuneTcp(fd, ss.ss_family) : challenge.status();
+      if (s.ok()) s = SendNow(fd, *challenge);
+      if (!s.ok()) {
+        last_accepted_ = std::move(h->peer);
+        return s;
+      }
+      if (st.handshakes.size() >= static_cast<size_t>(kMaxHandshakes)) {
+        st.Remove(st.handshakes.front().get());
+      }
+      s = st.Add(std::move(h));
+      if (!s.ok()) return s;
+    }
+    struct epoll_event events[kMaxHandshakes + 1];
+    int n = epoll_wait(st.epoll.get(), events, kMaxHandshakes + 1, 0);
+    if (n < 0 && errno != EINTR) return LastOsError("epoll_wait");
+    for (int i = 0; i < n; ++i) {
+      auto* h = static_cast<Handshaking*>(events[i].data.ptr);
+      if (h == nullptr) continue;  // the listening socket: taken above
+      absl::StatusOr<bool> through = Advance(*h, *authkey_);
+      if (!through.ok()) return finish(h, through.status());
+      if (*through) return finish(h, absl::OkStatus());
+    }
+    Deadline next = Deadline::Never();
+    for (const std::unique_ptr<Handshaking>& h : st.handshakes) {
+      if (h->deadline.Expired()) {
+        return finish(h.get(),
+                      TimeoutError("Listener.Accept: the client did not "
+                                   "finish the handshake in time"));
+      }
+      next = Earlier(next, h->deadline);
+    }
+    absl::StatusOr<bool> ready =
+        pipe_internal::WaitFd(st.epoll.get(), POLLIN, next);
+    if (!ready.ok()) return ready.status();
+  }
 }
 
-namespace pipe_internal {
+absl::StatusOr<NativeHandle> Listener::WaitHandle() {
+  if (closed()) return ClosedError("listener is closed");
+  State& st = *state_;
+  if (st.handshakes.empty()) return st.socket.get();
+  absl::Status s = st.EnsureEpoll();
+  if (!s.ok()) return s;
+  return st.epoll.get();
+}
 
-absl::StatusOr<Connection> ConnectionIo::Connect(const Address& address) {
+absl::StatusOr<Connection> Listener::Connect(const Address& address,
+                                             Deadline deadline) {
   absl::StatusOr<SockAddr> sa = ToSockAddr(address);
   if (!sa.ok()) return sa.status();
   int fd = socket(sa->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return LastOsError("socket");
   OwnedHandle h(fd);
-  if (connect(fd, sa->get(), sa->length) != 0) {
-    if (errno != EINTR) {
-      return LastOsError(absl::StrCat("connect ", address.ToString()));
+  const std::string what = absl::StrCat("connect ", address.ToString());
+  const absl::Status timed_out =
+      TimeoutError(absl::StrCat(what, ": timed out"));
+  while (true) {
+    if (!deadline.IsNever()) {
+      if (deadline.Expired()) return timed_out;
+      absl::Status s = SetSendTimeout(fd, deadline.Remaining());
+      if (!s.ok()) return s;
     }
-    // An interrupted connect goes on in the background: wait for it.
-    absl::StatusOr<bool> ready = WaitFd(fd, POLLOUT, Deadline::Never());
+    if (connect(fd, sa->get(), sa->length) == 0) break;
+    int e = errno;
+    if (e == EAGAIN || e == EINPROGRESS) return timed_out;
+    if (e != EINTR) return ErrnoError(e, what);
+    // A Unix connect interrupted while it waited for room has not begun:
+    // try again.
+    if (sa->family == AF_UNIX) continue;
+    // TCP's goes on in the background: wait for it.
+    absl::StatusOr<bool> ready = pipe_internal::WaitFd(fd, POLLOUT, deadline);
     if (!ready.ok()) return ready.status();
+    if (!*ready) return timed_out;
     int err = 0;
     socklen_t len = sizeof err;
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
       return LastOsError("getsockopt(SO_ERROR)");
     }
-    if (err != 0) {
-      return ErrnoError(err, absl::StrCat("connect ", address.ToString()));
-    }
+    if (err != 0) return ErrnoError(err, what);
+    break;
+  }
+  if (!deadline.IsNever()) {
+    // The bound was for the connect; the Connection's sends have none.
+    absl::Status s = SetSendTimeout(fd, absl::ZeroDuration());
+    if (!s.ok()) return s;
   }
   absl::Status s = TuneTcp(fd, sa->family);
   if (!s.ok()) return s;
   return Connection::FromHandle(std::move(h));
 }
 
-}  // namespace pipe_internal
 }  // namespace mp

@@ -8,8 +8,11 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "base/status.h"
 #include "gtest/gtest.h"
 #include "pipe/internal/test_util.h"
@@ -69,6 +72,65 @@ TEST(ListenerPosixTest, DefaultAddressIsASocketFileInTheTempDir) {
   EXPECT_TRUE(Exists(path));
   ASSERT_TRUE(l->Close().ok());
   EXPECT_FALSE(Exists(path));
+}
+
+// A connect that waits for room in a full backlog gives up at the timeout.
+TEST(ListenerPosixTest, ClientTimesOutOnAFullBacklog) {
+  absl::StatusOr<Listener> l = Listener::Create(
+      Address::Abstract(pipe_test::UniqueName("mp-backlog")), /*backlog=*/0);
+  ASSERT_TRUE(l.ok()) << l.status();
+  const absl::Duration timeout = absl::Milliseconds(200);
+  std::vector<Connection> waiting;
+  absl::Status last;
+  absl::Duration took;
+  // Linux lets backlog + 1 connections wait; no more than a few, anyway.
+  for (int i = 0; i < 8 && last.ok(); ++i) {
+    absl::Time start = absl::Now();
+    absl::StatusOr<Connection> c = Client(l->address(), std::nullopt, timeout);
+    took = absl::Now() - start;
+    last = c.status();
+    if (c.ok()) waiting.push_back(*std::move(c));
+  }
+  EXPECT_TRUE(IsTimeout(last)) << last;
+  EXPECT_GE(took, timeout);
+  // The bound was for the connect only: one let in sends without one.
+  ASSERT_FALSE(waiting.empty());
+  absl::StatusOr<Connection> s = l->Accept();
+  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_TRUE(waiting[0].SendBytes("in").ok());
+  EXPECT_EQ(*s->RecvBytes(), "in");
+}
+
+// More strangers than the Listener holds mid-handshake: the earliest is
+// dropped to make room, and a good client is still served.
+TEST(ListenerPosixTest, AFloodOfSilentClientsCannotCrowdOutAGoodOne) {
+  Address a = Address::Abstract(pipe_test::UniqueName("mp-flood"));
+  absl::StatusOr<Listener> l =
+      Listener::Create(a, /*backlog=*/2 * Listener::kMaxHandshakes, "key");
+  ASSERT_TRUE(l.ok()) << l.status();
+  l->set_handshake_timeout(absl::Seconds(60));
+  std::vector<Connection> silent;
+  for (int i = 0; i <= Listener::kMaxHandshakes; ++i) {
+    absl::StatusOr<Connection> c = Client(a);
+    ASSERT_TRUE(c.ok()) << c.status();
+    silent.push_back(*std::move(c));
+  }
+  std::thread good([a] {
+    absl::StatusOr<Connection> c = Client(a, "key");
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_TRUE(c->SendBytes("fine").ok());
+  });
+  absl::StatusOr<Connection> c = l->Accept();
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(*c->RecvBytes(), "fine");
+  good.join();
+  // The first was challenged, then hung up on.
+  absl::StatusOr<std::string> challenge = silent.front().RecvBytes();
+  ASSERT_TRUE(challenge.ok()) << challenge.status();
+  EXPECT_TRUE(IsEof(silent.front().RecvBytes().status()));
+  // The last is still waiting for its answer to be read.
+  ASSERT_TRUE(silent.back().RecvBytes().ok());
+  EXPECT_FALSE(*silent.back().Poll());
 }
 
 TEST(ListenerPosixTest, AbstractListenerLeavesNoFile) {

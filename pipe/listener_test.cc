@@ -174,6 +174,63 @@ TEST_P(ListenerTest, SilentClientTimesOutAndTheListenerGoesOn) {
   EXPECT_TRUE(client.ok()) << client;
 }
 
+// The handshake timeout is long, and a client that connects and says
+// nothing comes first: Accept() still returns the good client that follows
+// as soon as it has answered, not after the silent one's time is up.
+TEST_P(ListenerTest, SilentClientDoesNotDelayAGoodOne) {
+  Listener listener = Listen("key");
+  const absl::Duration timeout = absl::Seconds(60);
+  listener.set_handshake_timeout(timeout);
+  absl::StatusOr<Connection> silent = Client(listener.address());
+  ASSERT_TRUE(silent.ok()) << silent.status();
+  absl::Time start = absl::Now();
+  absl::Status client;
+  std::thread t = PingClient(listener.address(), "key", &client);
+  absl::Status server = ServePing(listener);
+  t.join();
+  EXPECT_TRUE(server.ok()) << server;
+  EXPECT_TRUE(client.ok()) << client;
+  EXPECT_LT(absl::Now() - start, timeout / 2);
+}
+
+// A handshake left under way by one Accept() goes on in the next, and
+// Wait() sees it move.
+TEST_P(ListenerTest, WaitSeesAHandshakeThatMovedOn) {
+  Listener listener = Listen("key");
+  listener.set_handshake_timeout(absl::Seconds(60));
+  absl::StatusOr<Connection> slow = Client(listener.address());
+  ASSERT_TRUE(slow.ok()) << slow.status();
+  absl::Status client;
+  std::thread t = PingClient(listener.address(), "key", &client);
+  absl::Status server = ServePing(listener);
+  t.join();
+  ASSERT_TRUE(server.ok()) << server;
+  ASSERT_TRUE(client.ok()) << client;
+  // The slow client has its challenge and has said nothing yet.
+  absl::StatusOr<std::vector<size_t>> ready =
+      Wait({listener}, absl::Milliseconds(50));
+  ASSERT_TRUE(ready.ok()) << ready.status();
+  EXPECT_TRUE(ready->empty());
+  absl::StatusOr<std::string> challenge = slow->RecvBytes();
+  ASSERT_TRUE(challenge.ok()) << challenge.status();
+  EXPECT_EQ(challenge->substr(0, 11), "#CHALLENGE#");
+  ASSERT_TRUE(slow->SendBytes("not the digest").ok());
+  ready = Wait({listener}, absl::Seconds(60));
+  ASSERT_TRUE(ready.ok()) << ready.status();
+  EXPECT_EQ(*ready, (std::vector<size_t>{0}));
+  absl::StatusOr<Connection> refused = listener.Accept();
+  EXPECT_TRUE(IsAuthenticationError(refused.status())) << refused.status();
+}
+
+TEST_P(ListenerTest, ClientTimesOutOnAListenerThatNeverAnswers) {
+  Listener listener = Listen("key");
+  const absl::Duration timeout = absl::Milliseconds(200);
+  absl::Time start = absl::Now();
+  absl::StatusOr<Connection> c = Client(listener.address(), "key", timeout);
+  EXPECT_TRUE(IsTimeout(c.status())) << c.status();
+  EXPECT_GE(absl::Now() - start, timeout);
+}
+
 TEST_P(ListenerTest, SecondListenerOnTheSameAddressFails) {
   Listener first = Listen();
   absl::StatusOr<Listener> second = Listener::Create(first.address());
