@@ -14,7 +14,7 @@
 // side by side, each against its own clock, so a client that is slow or
 // says nothing holds up nobody but itself. A failed handshake fails one
 // Accept() or the Client() with AuthenticationError; the Listener goes on
-// serving other clients.
+// serving other clients. A Unix socket's file is the owner's only (0600).
 //
 // Example:
 //
@@ -64,22 +64,22 @@ class Address {
 
   Family family() const { return family_; }
   // The Unix path (with its leading '\0' when abstract) or the pipe name.
-  const std::string &path() const { return path_; }
+  const std::string& path() const { return path_; }
   bool abstract() const {
     return family_ == Family::kUnix && !path_.empty() && path_[0] == '\0';
   }
-  const std::string &host() const { return host_; }
+  const std::string& host() const { return host_; }
   uint16_t port() const { return port_; }
 
   // For messages: the path, "@name" for an abstract socket (as ss(8) shows
   // it), "host:port", or the pipe name.
   std::string ToString() const;
 
-  friend bool operator==(const Address &a, const Address &b) {
+  friend bool operator==(const Address& a, const Address& b) {
     return a.family_ == b.family_ && a.path_ == b.path_ && a.host_ == b.host_ &&
            a.port_ == b.port_;
   }
-  friend bool operator!=(const Address &a, const Address &b) {
+  friend bool operator!=(const Address& a, const Address& b) {
     return !(a == b);
   }
 
@@ -105,18 +105,26 @@ class Listener {
   // strangers cannot take all of the process's descriptors or handles.
   static constexpr int kMaxHandshakes = 64;
 
-  // Binds and listens. Without an address: a fresh Unix socket path in the
-  // temporary directory (a named pipe on Windows), as Python does. An
-  // authkey, even an empty one, makes every Accept() authenticate.
+  // Binds and listens. Without an address: a fresh Unix socket in a new
+  // private directory (mode 0700) under $TMPDIR or /tmp, as Python makes
+  // its default addresses (a named pipe on Windows). An authkey, even an
+  // empty one, makes every Accept() authenticate.
+  //
+  // A Unix socket file, given or not, is made owner-only (0600) whatever
+  // the umask. That happens after bind() and before listen(), when nobody
+  // can connect yet, so no other user ever can; but where other users may
+  // rename files in the socket's directory, they can still replace the
+  // file itself. An abstract name has no mode: anyone in the network
+  // namespace can connect, as over TCP, and only an authkey keeps them out.
   static absl::StatusOr<Listener> Create(
       std::optional<Address> address = std::nullopt, int backlog = 1,
       std::optional<std::string> authkey = std::nullopt);
 
-  Listener(Listener &&other) noexcept;
-  Listener &operator=(Listener &&other) noexcept;
-  Listener(const Listener &) = delete;
-  Listener &operator=(const Listener &) = delete;
-  // Closes, removing a Unix socket's file.
+  Listener(Listener&& other) noexcept;
+  Listener& operator=(Listener&& other) noexcept;
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+  // Closes, removing a Unix socket's file (and the directory made for it).
   ~Listener();
 
   // Waits for a client and returns the connection, after the handshake when
@@ -152,15 +160,15 @@ class Listener {
 
   bool closed() const { return state_ == nullptr; }
   // The bound address (with the actual port when 0 was asked for).
-  const Address &address() const { return address_; }
+  const Address& address() const { return address_; }
   // The peer address of the client whose outcome the last Accept()
   // returned, when the system names one (TCP: host and port; Unix: the
   // client's path, usually empty).
-  const std::optional<Address> &last_accepted() const { return last_accepted_; }
+  const std::optional<Address>& last_accepted() const { return last_accepted_; }
 
  private:
   friend class pipe_internal::ConnectionIo;
-  friend absl::StatusOr<Connection> Client(const Address &address,
+  friend absl::StatusOr<Connection> Client(const Address& address,
                                            std::optional<std::string> authkey,
                                            absl::Duration timeout);
   // The OS side: a listening socket, or on Windows the next named pipe
@@ -178,7 +186,7 @@ class Listener {
   // Accept() has something to take.
   absl::StatusOr<NativeHandle> WaitHandle();
   // Client()'s connect, without the handshake; TimeoutError at `deadline`.
-  static absl::StatusOr<Connection> Connect(const Address &address,
+  static absl::StatusOr<Connection> Connect(const Address& address,
                                             Deadline deadline);
 
   Address address_ = Address::Unix("");
@@ -196,7 +204,7 @@ class Listener {
 // Python's Client does; but a busy Windows named pipe is given up after
 // Python's 20 s unless a timeout is set.
 absl::StatusOr<Connection> Client(
-    const Address &address, std::optional<std::string> authkey = std::nullopt,
+    const Address& address, std::optional<std::string> authkey = std::nullopt,
     absl::Duration timeout = absl::InfiniteDuration());
 
 }  // namespace mp

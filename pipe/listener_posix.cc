@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -22,14 +23,12 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "base/deadline.h"
 #include "base/os_error.h"
 #include "base/status.h"
 #include "pipe/internal/auth.h"
-#include "pipe/internal/crypto.h"
 #include "pipe/internal/fd_wait.h"
 #include "pipe/internal/framing.h"
 #include "pipe/listener.h"
@@ -51,9 +50,11 @@ struct Handshaking {
 
 struct Listener::State {
   OwnedHandle socket;
-  // A socket file to remove on close, by the process that created it only
-  // (a forked child that inherits the Listener must not remove it).
+  // A socket file to remove on close, and the private directory made for
+  // it, by the process that created them only (a forked child that inherits
+  // the Listener must not remove them).
   std::string unlink_path;
+  std::string private_dir;
   pid_t owner = 0;
   // Clients mid-handshake, earliest let in first.
   std::vector<std::unique_ptr<Handshaking>> handshakes;
@@ -70,8 +71,9 @@ struct Listener::State {
     epoll.reset();
     handshakes.clear();
     socket.reset();
-    if (!unlink_path.empty() && getpid() == owner) {
-      ::unlink(unlink_path.c_str());
+    if (getpid() == owner) {
+      if (!unlink_path.empty()) ::unlink(unlink_path.c_str());
+      if (!private_dir.empty()) ::rmdir(private_dir.c_str());
     }
   }
 
@@ -307,10 +309,13 @@ absl::Status Listener::Bind(std::optional<Address> address, int backlog) {
   auto state = std::make_unique<State>();
   state->owner = getpid();
   if (!address.has_value()) {
-    absl::StatusOr<std::string> random = pipe_internal::RandomBytes(6);
-    std::string tag = random.ok() ? absl::BytesToHexString(*random) : "0";
-    address = Address::Unix(
-        absl::StrCat(TempDir(), "/mp-listener-", getpid(), "-", tag));
+    // Python's arbitrary_address: a name in a directory of its own that only
+    // this user can enter, so nobody else can reach the socket or take its
+    // name first.
+    std::string dir = absl::StrCat(TempDir(), "/mp-XXXXXX");
+    if (mkdtemp(dir.data()) == nullptr) return LastOsError("mkdtemp");
+    state->private_dir = dir;
+    address = Address::Unix(absl::StrCat(dir, "/listener"));
   }
   address_ = *std::move(address);
   absl::StatusOr<SockAddr> sa = ToSockAddr(address_);
@@ -329,9 +334,14 @@ absl::Status Listener::Bind(std::optional<Address> address, int backlog) {
   if (bind(fd, sa->get(), sa->length) != 0) {
     return LastOsError(absl::StrCat("bind ", address_.ToString()));
   }
-  // From here the file is ours to remove, even if listen() fails.
   if (address_.family() == Address::Family::kUnix && !address_.abstract()) {
+    // From here the file is ours to remove, even if what follows fails.
     state->unlink_path = address_.path();
+    // bind() made it by the umask. Nobody can connect before listen(), so
+    // narrowing it here leaves no moment when another user could.
+    if (chmod(address_.path().c_str(), S_IRUSR | S_IWUSR) != 0) {
+      return LastOsError(absl::StrCat("chmod ", address_.ToString()));
+    }
   }
   if (listen(fd, backlog) != 0) return LastOsError("listen");
   if (sa->family == AF_INET) {

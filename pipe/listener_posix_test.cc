@@ -31,6 +31,12 @@ bool Exists(const std::string& path) {
   return stat(path.c_str(), &st) == 0;
 }
 
+// Type and permission bits, or 0 when `path` is not there.
+mode_t Mode(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 ? st.st_mode & (S_IFMT | 0777) : 0;
+}
+
 TEST(ListenerPosixTest, SocketFileIsRemovedOnClose) {
   std::string path = SocketPath("close");
   absl::StatusOr<Listener> l = Listener::Create(Address::Unix(path));
@@ -63,15 +69,34 @@ TEST(ListenerPosixTest, ForkedChildDoesNotRemoveTheParentsSocketFile) {
   EXPECT_TRUE(Exists(path));
 }
 
-TEST(ListenerPosixTest, DefaultAddressIsASocketFileInTheTempDir) {
+TEST(ListenerPosixTest, DefaultAddressIsASocketFileInAPrivateTempDir) {
   absl::StatusOr<Listener> l = Listener::Create();
   ASSERT_TRUE(l.ok()) << l.status();
   EXPECT_EQ(l->address().family(), Address::Family::kUnix);
   EXPECT_FALSE(l->address().abstract());
   std::string path = l->address().path();
+  std::string dir = path.substr(0, path.rfind('/'));
+  EXPECT_EQ(Mode(dir), S_IFDIR | 0700);
   EXPECT_TRUE(Exists(path));
   ASSERT_TRUE(l->Close().ok());
   EXPECT_FALSE(Exists(path));
+  EXPECT_FALSE(Exists(dir));
+}
+
+// The umask may let anyone in; the socket file does not.
+TEST(ListenerPosixTest, SocketFileIsOwnerOnlyWhateverTheUmask) {
+  mode_t old = umask(0);
+  std::string path = SocketPath("mode");
+  absl::StatusOr<Listener> given = Listener::Create(Address::Unix(path));
+  absl::StatusOr<Listener> fresh = Listener::Create();
+  umask(old);
+  ASSERT_TRUE(given.ok()) << given.status();
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_EQ(Mode(path), S_IFSOCK | 0600);
+  EXPECT_EQ(Mode(fresh->address().path()), S_IFSOCK | 0600);
+  // Its owner still connects.
+  absl::StatusOr<Connection> c = Client(given->address());
+  EXPECT_TRUE(c.ok()) << c.status();
 }
 
 // A connect that waits for room in a full backlog gives up at the timeout.
