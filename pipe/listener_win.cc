@@ -532,11 +532,13 @@ absl::StatusOr<Connection> Listener::AcceptAuthenticated() {
     } else {
       while (st.PipeReady()) {
         absl::StatusOr<OwnedHandle> taken = st.TakePipe();
-        started = true;
         if (!taken.ok()) {
+          // Not counted as a start, so a failure that stays cannot keep
+          // the caller looking; the Accept() reports it.
           st.finished.push_back(Outcome{std::nullopt, taken.status()});
           break;
         }
+        started = true;
         admit(Connection::FromHandle(*std::move(taken)), /*socket=*/false,
               std::nullopt);
       }
