@@ -1,5 +1,7 @@
 #include "pipe/pipe.h"
 
+#include <algorithm>
+#include <cstddef>
 #include <new>
 #include <string>
 #include <utility>
@@ -9,6 +11,16 @@
 #include "pipe/internal/connection_io.h"
 
 namespace mp {
+namespace {
+
+// A message up to this long is received straight into a buffer of its
+// length. A longer one whose length is only the peer's word (a header on a
+// byte stream) is received into a buffer that doubles as its payload
+// arrives, so that a header claiming gigabytes costs memory only as the
+// bytes come.
+constexpr size_t kFirstPiece = size_t{1} << 20;
+
+}  // namespace
 
 Connection::Connection(OwnedHandle handle, bool readable, bool writable)
     : handle_(std::move(handle), /*socket=*/false),
@@ -84,18 +96,45 @@ absl::StatusOr<std::string> Connection::RecvBytesUntil(
     return absl::ResourceExhaustedError(absl::StrCat(
         "bad message length: ", *length, " bytes do not fit in memory"));
   }
+  const size_t size = static_cast<size_t>(*length);
   // std::string reports a failed allocation only by throwing; this is where
   // that becomes a status (Python's MemoryError), and the message stays
   // queued for a later, smaller-minded receive.
   try {
-    out.resize(static_cast<size_t>(*length));
+    out.resize(PayloadIsStreamed() ? std::min(size, kFirstPiece) : size);
   } catch (const std::bad_alloc&) {
     return absl::ResourceExhaustedError(
         absl::StrCat("cannot allocate ", *length, " bytes for the message"));
   }
-  s = ReadPayload(out.data(), *length, deadline);
+  s = ReadPayload(out.data(), out.size(), deadline);
+  while (s.ok() && out.size() < size) {
+    const size_t done = out.size();
+    try {
+      out.resize(std::min(size, 2 * done));
+    } catch (const std::bad_alloc&) {
+      // Part of the payload is read: drop the rest, so that the next
+      // receive starts at the next message.
+      out = std::string();
+      s = DiscardPayload(size - done, deadline);
+      if (!s.ok()) return s;
+      return absl::ResourceExhaustedError(
+          absl::StrCat("cannot allocate ", *length, " bytes for the message"));
+    }
+    s = ReadPayload(out.data() + done, out.size() - done, deadline);
+  }
   if (!s.ok()) return s;
   return out;
+}
+
+absl::Status Connection::DiscardPayload(size_t size, Deadline deadline) {
+  char sink[16 << 10];
+  while (size > 0) {
+    const size_t piece = std::min(size, sizeof sink);
+    absl::Status s = ReadPayload(sink, piece, deadline);
+    if (!s.ok()) return s;
+    size -= piece;
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<size_t> Connection::RecvBytesInto(absl::Span<char> buffer,

@@ -114,7 +114,9 @@ class Connection {
                          std::optional<size_t> size = std::nullopt);
 
   // Receives one message. A message longer than `maxlength` is refused with
-  // kResourceExhausted ("bad message length") and stays queued.
+  // kResourceExhausted ("bad message length") and stays queued. Memory
+  // grows with the payload as it arrives: a header that claims more bytes
+  // than the sender sends costs only what was sent.
   absl::StatusOr<std::string> RecvBytes(
       std::optional<size_t> maxlength = std::nullopt);
 
@@ -173,8 +175,17 @@ class Connection {
   // Blocks until a message is there and returns its length; the payload
   // stays unread, so a too-small buffer loses nothing.
   absl::StatusOr<uint64_t> PeekLength(Deadline deadline);
-  // Reads the payload of the message PeekLength saw, `length` bytes.
+  // Reads the payload of the message PeekLength saw, `length` bytes; or,
+  // when PayloadIsStreamed(), its next `length` bytes (the header is spent
+  // at the first call, so the calls must read the whole payload in turn).
   absl::Status ReadPayload(char* out, uint64_t length, Deadline deadline);
+  // Whether the payload of the message PeekLength saw is still to come on a
+  // byte stream: its length is then only the sender's claim, and
+  // ReadPayload may take it in pieces. Otherwise the payload is already
+  // whole (in a packet, in a Windows pipe message) and must be read at once.
+  bool PayloadIsStreamed() const;
+  // Reads and drops the next `size` bytes of a streamed payload.
+  absl::Status DiscardPayload(size_t size, Deadline deadline);
   absl::StatusOr<bool> PollUntil(Deadline deadline);
   void ResetState();
 

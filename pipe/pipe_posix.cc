@@ -246,6 +246,10 @@ absl::Status Connection::ReadPayload(char* out, uint64_t length,
                    AtStart::kEofIsTruncation);
 }
 
+bool Connection::PayloadIsStreamed() const {
+  return !(packet_ && pending_inline_);
+}
+
 absl::StatusOr<bool> Connection::PollUntil(Deadline deadline) {
   if (pending_length_.has_value()) return true;
   return pipe_internal::WaitFd(handle_.get(), POLLIN, deadline);

@@ -3,6 +3,15 @@
 // pipe_fork_test.cc and the Process-argument tests.
 #include "pipe/pipe.h"
 
+#ifndef _WIN32
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#endif
+
+#include <cstddef>
 #include <string>
 #include <thread>
 #include <utility>
@@ -299,6 +308,74 @@ TEST(PipeTest, MovedConnectionKeepsWorking) {
   EXPECT_EQ(*b.RecvBytes(), "x");
   EXPECT_TRUE(a.closed());  // NOLINT: checking the moved-from state
 }
+
+#ifndef _WIN32
+// The most memory this process has held at once so far.
+size_t PeakMemory() {
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<size_t>(usage.ru_maxrss) * 1024;  // KiB on Linux
+}
+
+// Writes all of `data` to `fd`.
+void WriteAll(int fd, const std::string& data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    ASSERT_GT(n, 0) << "write: errno " << errno;
+    done += static_cast<size_t>(n);
+  }
+}
+
+// A peer that sends a header claiming 2 GiB, some of the payload, and then
+// closes: the receive fails as Python's does, having held memory for what
+// came rather than for the claim.
+TEST(PipeTest, AClaimedLengthCostsOnlyWhatArrives) {
+  constexpr size_t kClaim = 0x7fffffff;  // the largest short header
+  constexpr size_t kHeld = size_t{256} << 20;
+  for (size_t sent : {size_t{0}, size_t{3} << 20}) {
+    int fds[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+    OwnedHandle peer(fds[1]);
+    absl::StatusOr<Connection> reader =
+        Connection::FromHandle(OwnedHandle(fds[0]));
+    ASSERT_TRUE(reader.ok()) << reader.status();
+    std::thread writer([&] {
+      WriteAll(peer.get(), std::string("\x7f\xff\xff\xff", 4));
+      WriteAll(peer.get(), std::string(sent, 'p'));
+      peer.reset();
+    });
+    const size_t before = PeakMemory();
+    absl::StatusOr<std::string> got = reader->RecvBytes();
+    writer.join();
+    EXPECT_EQ(got.status(),
+              absl::DataLossError("got end of file during message"))
+        << "after " << sent << " bytes";
+    EXPECT_LT(PeakMemory() - before, kHeld) << "claimed " << kClaim;
+  }
+
+  // A long header's claim, a terabyte.
+  int fds[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+  absl::StatusOr<Connection> reader =
+      Connection::FromHandle(OwnedHandle(fds[0]));
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  WriteAll(fds[1], std::string("\xff\xff\xff\xff\0\0\1\0\0\0\0\0", 12));
+  close(fds[1]);
+  EXPECT_EQ(reader->RecvBytes().status(),
+            absl::DataLossError("got end of file during message"));
+
+  // Pipe()'s announcement of a payload on its bulk socket, the same way.
+  auto [in, out] = MakePipe(/*duplex=*/false);
+  WriteAll(out.handle(), std::string("b\0\0\0\0\x7f\xff\xff\xff", 9));
+  ASSERT_TRUE(out.Close().ok());
+  const size_t before = PeakMemory();
+  EXPECT_EQ(in.RecvBytes().status(),
+            absl::DataLossError("got end of file during message"));
+  EXPECT_LT(PeakMemory() - before, kHeld);
+}
+#endif
 
 TEST(PipeTest, FromHandleRejectsBadArguments) {
   EXPECT_EQ(Connection::FromHandle(OwnedHandle()).status().code(),

@@ -294,6 +294,8 @@ absl::Status Connection::ReadPayload(char* out, uint64_t length,
   return absl::OkStatus();
 }
 
+bool Connection::PayloadIsStreamed() const { return handle_.socket(); }
+
 absl::StatusOr<bool> Connection::PollUntil(Deadline deadline) {
   if (pending_length_.has_value() || got_empty_message_) return true;
   if (handle_.socket()) {
