@@ -9,6 +9,7 @@
 #include <thread>
 #include <utility>
 
+#include "absl/base/dynamic_annotations.h"
 #include "absl/base/optimization.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
@@ -743,8 +744,14 @@ inline RecordView ViewRecord(const Core::Segment& seg, uint64_t pos) {
   RecordView v;
   v.bytes = seg.base + (offset - seg.offset);
   const auto* r = reinterpret_cast<const RecordHeader*>(v.bytes);
+  // A consumer whose view of the read position is stale reads what a
+  // producer may be writing there meanwhile (a new record, or the payload of
+  // one that now covers this header); the stamp check rejects it. A race by
+  // design: ThreadSanitizer is told to ignore these reads.
+  ABSL_ANNOTATE_IGNORE_READS_BEGIN();
   v.stamp = r->stamp.load(std::memory_order_acquire);
   v.size_and_type = __atomic_load_n(&r->size_and_type, __ATOMIC_RELAXED);
+  ABSL_ANNOTATE_IGNORE_READS_END();
   v.type = RecordTypeOf(v.size_and_type);
   v.payload = PayloadOf(v.size_and_type);
   v.room = seg.end() - offset - sizeof(RecordHeader);
@@ -757,7 +764,13 @@ inline bool Core::TakeAndClaim(
     const char* record, uint64_t payload, uint64_t c, uint64_t g,
     absl::FunctionRef<absl::Status(absl::string_view)> take,
     absl::Status* taken) {
+  // The copy is made on the chance of winning the item: another consumer
+  // may claim it, and a producer reuse its space, while this one reads it,
+  // and then the claim below fails and the copy is dropped. A race by
+  // design: ThreadSanitizer is told to ignore the copy's reads.
+  ABSL_ANNOTATE_IGNORE_READS_BEGIN();
   *taken = take(absl::string_view(record + sizeof(RecordHeader), payload));
+  ABSL_ANNOTATE_IGNORE_READS_END();
   MP_QUEUE_CRASH_POINT(kTaken);
   uint64_t c0 = c, g0 = g;
   // The commit.
