@@ -29,10 +29,6 @@ class ConnectionIo {
     return c.RecvBytesUntil(maxlength, deadline);
   }
 
-  // Client()'s connect, without the handshake: listener_posix.cc /
-  // listener_win.cc.
-  static absl::StatusOr<Connection> Connect(const Address& address);
-
   // Wait(): wait_posix.cc / wait_win.cc.
   static absl::StatusOr<std::vector<size_t>> Wait(
       absl::Span<const WaitTarget> objects, Deadline deadline);
