@@ -1,16 +1,16 @@
 // The lock soak: processes taking turns on one Lock or RLock, killed at
 // random, many of them while they hold it or wait for it.
 //
-// Each round uses a new lock (a Lock, or an RLock taken two levels deep)
-// and four workers. A worker takes the lock, says so in `holder`, adds one
-// to a counter the lock guards (a read, some work, a write, so that a kill
-// can fall in between), unsays it, gives the lock back, and then counts the
-// increment as acknowledged. At the end of the round: nobody waited on a
-// dead holder (no call took kStuck), nobody held the lock while another
-// did, every death of a holder was reported (OwnerDied), and the counter is
-// exact up to the slack the kills allow: at least the acknowledged
-// increments, and at most one more per killed worker (one killed between
-// its write and its acknowledgement).
+// Each round uses a new lock (a Lock, a quarter of whose holds another
+// thread releases, or an RLock taken two levels deep) and four workers. A
+// worker takes the lock, says so in `holder`, adds one to a counter the lock
+// guards (a read, some work, a write, so that a kill can fall in between),
+// unsays it, gives the lock back, and then counts the increment as
+// acknowledged. At the end of the round: nobody waited on a dead holder (no
+// call took kStuck), nobody held the lock while another did, every death of a
+// holder was reported (OwnerDied), and the counter is exact up to the slack the
+// kills allow: at least the acknowledged increments, and at most one more per
+// killed worker (one killed between its write and its acknowledgement).
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -18,6 +18,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -97,10 +98,23 @@ int LockWorker(AnyLock lock, SharedMemory shm, int slot, uint32_t seed) {
     Work(rng, rng() % 16 == 0 ? 200000 : 2000);
     board->counter = x + 1;
     board->holder.store(0);
-    for (int i = 0; i < levels; ++i) {
-      if (!lock.Release().ok()) {
+    if (levels == 1 && rng() % 4 == 0) {
+      // Released by another thread, as Python's Lock allows: the entry
+      // stays parked on this thread's robust list, so the holders after it
+      // are out of the kernel's sight (robust_mutex.h) until this thread
+      // takes the lock again.
+      absl::Status released;
+      std::thread([&] { released = lock.Release(); }).join();
+      if (!released.ok()) {
         board->errors.fetch_add(1);
         return 3;
+      }
+    } else {
+      for (int i = 0; i < levels; ++i) {
+        if (!lock.Release().ok()) {
+          board->errors.fetch_add(1);
+          return 3;
+        }
       }
     }
     board->acknowledged.fetch_add(1);
