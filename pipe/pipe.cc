@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstring>
 #include <new>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
@@ -13,12 +15,26 @@
 namespace mp {
 namespace {
 
-// A message up to this long is received straight into a buffer of its
-// length. A longer one whose length is only the peer's word (a header on a
-// byte stream) is received into a buffer that doubles as its payload
-// arrives, so that a header claiming gigabytes costs memory only as the
-// bytes come.
-constexpr size_t kFirstPiece = size_t{1} << 20;
+// A payload whose length is only the sender's word (a header on a byte
+// stream) is believed up to this length, and received straight into a
+// buffer of its length. A longer one comes in pieces ...
+constexpr size_t kBelieved = size_t{1} << 20;
+// ... of this size, small enough to come from the heap's free lists ...
+constexpr size_t kPiece = size_t{64} << 10;
+// ... until one byte in this many of the claim has arrived, and only then is
+// the whole length allocated. So a header claiming gigabytes costs memory
+// only as bytes come (at most this many times what came), while a genuine
+// large message is copied once on the way, only the part that came in
+// pieces. The pieces are small, and an eighth of the message at most, so
+// that what one message frees is not much more than its buffer: with a
+// piece as large as the message, glibc's allocator gave the freed heap back
+// to the system after each message and faulted it in again for the next.
+constexpr size_t kClaimPerByteReceived = 8;
+
+absl::Status NoMemoryError(uint64_t length) {
+  return absl::ResourceExhaustedError(
+      absl::StrCat("cannot allocate ", length, " bytes for the message"));
+}
 
 }  // namespace
 
@@ -97,33 +113,56 @@ absl::StatusOr<std::string> Connection::RecvBytesUntil(
         "bad message length: ", *length, " bytes do not fit in memory"));
   }
   const size_t size = static_cast<size_t>(*length);
+  if (PayloadIsStreamed() && size > kBelieved) {
+    return ReadClaimedPayload(size, deadline);
+  }
   // std::string reports a failed allocation only by throwing; this is where
   // that becomes a status (Python's MemoryError), and the message stays
   // queued for a later, smaller-minded receive.
   try {
-    out.resize(PayloadIsStreamed() ? std::min(size, kFirstPiece) : size);
+    out.resize(size);
   } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("cannot allocate ", *length, " bytes for the message"));
+    return NoMemoryError(size);
   }
-  s = ReadPayload(out.data(), out.size(), deadline);
-  while (s.ok() && out.size() < size) {
-    const size_t done = out.size();
-    try {
-      out.resize(std::min(size, 2 * done));
-    } catch (const std::bad_alloc&) {
-      // Part of the payload is read: drop the rest, so that the next
-      // receive starts at the next message.
-      out = std::string();
-      s = DiscardPayload(size - done, deadline);
-      if (!s.ok()) return s;
-      return absl::ResourceExhaustedError(
-          absl::StrCat("cannot allocate ", *length, " bytes for the message"));
-    }
-    s = ReadPayload(out.data() + done, out.size() - done, deadline);
-  }
+  s = ReadPayload(out.data(), size, deadline);
   if (!s.ok()) return s;
   return out;
+}
+
+absl::StatusOr<std::string> Connection::ReadClaimedPayload(size_t size,
+                                                           Deadline deadline) {
+  std::vector<std::string> pieces;
+  size_t done = 0;
+  absl::Status s;
+  try {
+    while (done < size / kClaimPerByteReceived) {
+      const size_t piece = std::min(kPiece, size - done);
+      pieces.emplace_back(piece, '\0');
+      s = ReadPayload(pieces.back().data(), piece, deadline);
+      if (!s.ok()) return s;
+      done += piece;
+    }
+    std::string out(size, '\0');
+    char* at = out.data();
+    for (const std::string& piece : pieces) {
+      std::memcpy(at, piece.data(), piece.size());
+      at += piece.size();
+    }
+    pieces = std::vector<std::string>();
+    s = ReadPayload(out.data() + done, size - done, deadline);
+    if (!s.ok()) return s;
+    return out;
+  } catch (const std::bad_alloc&) {
+    // As in RecvBytesUntil, except that once part of the payload is read
+    // the rest is read and dropped, so that the next receive starts at the
+    // next message.
+    pieces = std::vector<std::string>();
+    if (done != 0) {
+      s = DiscardPayload(size - done, deadline);
+      if (!s.ok()) return s;
+    }
+    return NoMemoryError(size);
+  }
 }
 
 absl::Status Connection::DiscardPayload(size_t size, Deadline deadline) {

@@ -184,6 +184,11 @@ class Connection {
   // ReadPayload may take it in pieces. Otherwise the payload is already
   // whole (in a packet, in a Windows pipe message) and must be read at once.
   bool PayloadIsStreamed() const;
+  // The payload of a streamed message of `size` bytes, too long to believe
+  // at once (pipe.cc): received in pieces until enough of it came to
+  // allocate the rest.
+  absl::StatusOr<std::string> ReadClaimedPayload(size_t size,
+                                                 Deadline deadline);
   // Reads and drops the next `size` bytes of a streamed payload.
   absl::Status DiscardPayload(size_t size, Deadline deadline);
   absl::StatusOr<bool> PollUntil(Deadline deadline);
