@@ -7,7 +7,12 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash tools/setup.sh || exit 1
-[ $# -gt 0 ] || set -- //...
+# No target pattern among the arguments (only flags): every target.
+has_target=0
+for arg in "$@"; do
+  case "$arg" in //* | @* | -//*) has_target=1 ;; esac
+done
+[ "$has_target" = 1 ] || set -- "$@" //...
 
 LOG="$(mktemp)"
 trap 'rm -f "$LOG"' EXIT
