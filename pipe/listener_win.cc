@@ -239,7 +239,9 @@ struct Handshaking {
       if (!reader.complete()) return false;
       got = reader.Take();
     } else {
-      if (!GetOverlappedResult(connection.handle(), &ov, &n, FALSE)) {
+      // Waiting only for the completion to have signalled the event, so that
+      // the caller's next reset clears it.
+      if (!GetOverlappedResult(connection.handle(), &ov, &n, TRUE)) {
         DWORD error = GetLastError();
         if (error == ERROR_MORE_DATA) {
           return AuthenticationError(absl::StrCat(
@@ -583,8 +585,19 @@ absl::StatusOr<Connection> Listener::AcceptAuthenticated() {
     if (!st.finished.empty()) {
       Outcome o = std::move(st.finished.front());
       st.finished.pop_front();
-      // What is left is ready for the next Accept(): Wait() should say so.
-      if (!st.finished.empty()) SetEvent(event);
+      if (st.socket == INVALID_SOCKET) {
+        // A read taken in the last look may have signalled the event after
+        // that look reset it: Wait() is told only of what is there.
+        ResetEvent(event);
+        bool ready = !st.finished.empty() || st.PipeReady();
+        for (const std::unique_ptr<Handshaking>& h : st.handshakes) {
+          ready = ready || (h->reading && HasOverlappedIoCompleted(&h->ov));
+        }
+        if (ready) SetEvent(event);
+      } else if (!st.finished.empty()) {
+        // What is left is ready for the next Accept(): Wait() should say so.
+        SetEvent(event);
+      }
       last_accepted_ = std::move(o.peer);
       return std::move(o.result);
     }
