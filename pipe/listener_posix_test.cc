@@ -37,6 +37,19 @@ mode_t Mode(const std::string& path) {
   return stat(path.c_str(), &st) == 0 ? st.st_mode & (S_IFMT | 0777) : 0;
 }
 
+// A client with the right key ("key") gets in and its message arrives.
+void ExpectAGoodClientServed(Listener& l, const Address& a) {
+  std::thread good([a] {
+    absl::StatusOr<Connection> c = Client(a, "key");
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_TRUE(c->SendBytes("fine").ok());
+  });
+  absl::StatusOr<Connection> c = l.Accept();
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(*c->RecvBytes(), "fine");
+  good.join();
+}
+
 TEST(ListenerPosixTest, SocketFileIsRemovedOnClose) {
   std::string path = SocketPath("close");
   absl::StatusOr<Listener> l = Listener::Create(Address::Unix(path));
@@ -140,15 +153,7 @@ TEST(ListenerPosixTest, AFloodOfSilentClientsCannotCrowdOutAGoodOne) {
     ASSERT_TRUE(c.ok()) << c.status();
     silent.push_back(*std::move(c));
   }
-  std::thread good([a] {
-    absl::StatusOr<Connection> c = Client(a, "key");
-    ASSERT_TRUE(c.ok()) << c.status();
-    EXPECT_TRUE(c->SendBytes("fine").ok());
-  });
-  absl::StatusOr<Connection> c = l->Accept();
-  ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_EQ(*c->RecvBytes(), "fine");
-  good.join();
+  ExpectAGoodClientServed(*l, a);
   // The first was challenged, then hung up on.
   absl::StatusOr<std::string> challenge = silent.front().RecvBytes();
   ASSERT_TRUE(challenge.ok()) << challenge.status();
@@ -221,15 +226,7 @@ TEST(ListenerPosixTest, GarbageAndHugeLengthPrefixesAreRefused) {
     t.join();
   }
   // Still serving.
-  std::thread good([a] {
-    absl::StatusOr<Connection> c = Client(a, "key");
-    ASSERT_TRUE(c.ok()) << c.status();
-    EXPECT_TRUE(c->SendBytes("fine").ok());
-  });
-  absl::StatusOr<Connection> c = l->Accept();
-  ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_EQ(*c->RecvBytes(), "fine");
-  good.join();
+  ExpectAGoodClientServed(*l, a);
 }
 
 // Framing that only a Python peer would send: an 8-byte length for a short

@@ -71,6 +71,16 @@ absl::Status ServePing(Listener& listener) {
   return c->SendBytes("pong");
 }
 
+// A client with `authkey` pings and the listener serves it: both succeed.
+void ExpectPingServed(Listener& listener, std::optional<std::string> authkey) {
+  absl::Status client;
+  std::thread t = PingClient(listener.address(), std::move(authkey), &client);
+  absl::Status server = ServePing(listener);
+  t.join();
+  EXPECT_TRUE(server.ok()) << server;
+  EXPECT_TRUE(client.ok()) << client;
+}
+
 TEST_P(ListenerTest, ClientAndListenerExchangeMessages) {
   Listener listener = Listen();
   absl::Status client;
@@ -82,23 +92,13 @@ TEST_P(ListenerTest, ClientAndListenerExchangeMessages) {
 
 TEST_P(ListenerTest, RightAuthkeyIsWelcome) {
   Listener listener = Listen("secret password");
-  absl::Status client;
-  std::thread t = PingClient(listener.address(), "secret password", &client);
-  absl::Status server = ServePing(listener);
-  t.join();
-  EXPECT_TRUE(server.ok()) << server;
-  EXPECT_TRUE(client.ok()) << client;
+  ExpectPingServed(listener, "secret password");
 }
 
 // bpo-43952: an empty authkey is a key like any other.
 TEST_P(ListenerTest, EmptyAuthkeyWorks) {
   Listener listener = Listen("");
-  absl::Status client;
-  std::thread t = PingClient(listener.address(), "", &client);
-  absl::Status server = ServePing(listener);
-  t.join();
-  EXPECT_TRUE(server.ok()) << server;
-  EXPECT_TRUE(client.ok()) << client;
+  ExpectPingServed(listener, "");
 }
 
 TEST_P(ListenerTest, WrongAuthkeyFailsBothSidesAndTheListenerGoesOn) {
@@ -166,12 +166,7 @@ TEST_P(ListenerTest, SilentClientTimesOutAndTheListenerGoesOn) {
   absl::StatusOr<Connection> refused = listener.Accept();
   EXPECT_TRUE(IsTimeout(refused.status())) << refused.status();
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(200));
-  absl::Status client;
-  std::thread t = PingClient(listener.address(), "key", &client);
-  absl::Status server = ServePing(listener);
-  t.join();
-  EXPECT_TRUE(server.ok()) << server;
-  EXPECT_TRUE(client.ok()) << client;
+  ExpectPingServed(listener, "key");
 }
 
 // The handshake timeout is long, and a client that connects and says
@@ -184,12 +179,7 @@ TEST_P(ListenerTest, SilentClientDoesNotDelayAGoodOne) {
   absl::StatusOr<Connection> silent = Client(listener.address());
   ASSERT_TRUE(silent.ok()) << silent.status();
   absl::Time start = absl::Now();
-  absl::Status client;
-  std::thread t = PingClient(listener.address(), "key", &client);
-  absl::Status server = ServePing(listener);
-  t.join();
-  EXPECT_TRUE(server.ok()) << server;
-  EXPECT_TRUE(client.ok()) << client;
+  ExpectPingServed(listener, "key");
   EXPECT_LT(absl::Now() - start, timeout / 2);
 }
 
