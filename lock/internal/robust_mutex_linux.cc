@@ -218,8 +218,9 @@ absl::Status RobustMutex::LockSlow(uint32_t seen, Deadline deadline) {
       }
     }
     slept = kWaiters;
-    look = watch;
     w = word_.load(std::memory_order_relaxed);
+    // Only the holder it watched: a new one has not been watched yet.
+    look = watch && (w & kTidMask) == holder;
   }
   ClearPending();
   return status;
