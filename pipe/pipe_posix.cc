@@ -43,10 +43,11 @@ constexpr int kPacketPipeSize = 256 << 10;
 // socket charges what waits unread to the sender's buffer alone). With the
 // default (208 KiB) a 1 MiB message takes five rounds of the writer filling the
 // buffer and sleeping until the reader drains it; with more in flight each side
-// sleeps less often, and a 1 MiB stream runs at twice the default socketpair's
-// rate. The kernel caps the request at net.core.wmem_max (208 KiB on a
-// stock system, which still doubles the buffer: Linux doubles what it is
-// given, for its own overhead).
+// sleeps less often, and a 1 MiB stream runs faster than over a socketpair
+// with the default buffers (compare mp_pipe_stream_1MiB with the baseline
+// raw_socketpair_stream_1MiB; docs/performance.md). The kernel caps the
+// request at net.core.wmem_max (208 KiB on a stock system, which still
+// doubles the buffer: Linux doubles what it is given, for its own overhead).
 constexpr int kBulkBufferSize = 512 << 10;
 
 // The peer's end is gone: Python's BrokenPipeError.

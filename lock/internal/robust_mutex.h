@@ -76,11 +76,12 @@ struct ThreadState;  // robust_mutex_linux.cc: this thread's TID, list, ...
 #endif
 
 // A contended Lock() watches the word this many times, kPausesPerLockSpin
-// PAUSEs apart (about 2 us at the 25 ns a PAUSE takes on this project's
-// EPYC VM), before it sleeps in the kernel, unless someone sleeps already or
-// the deadline has passed: most holds are shorter than a sleep and a
-// wake-up, and between two CPUs the spin doubled the rate of two processes
-// taking turns on a Value's lock.
+// PAUSEs apart (some microseconds in all), before it sleeps in the kernel,
+// unless someone sleeps already or the deadline has passed: most holds are
+// shorter than a sleep and a wake-up, and between two CPUs the spin raised
+// the rate of two processes taking turns on a Value's lock by far
+// (mp_value_locked_incr_pincross in shm_value/value_benchmark.cc; recorded
+// figures in docs/performance.md).
 inline constexpr int kLockSpins = 20;
 inline constexpr int kPausesPerLockSpin = 4;
 

@@ -1,4 +1,5 @@
-// Busy-wait helpers for the queue's spin-then-sleep waits.
+// Busy-wait helpers for the queue's spin-then-sleep waits. The figures
+// recorded when the constants were chosen are in docs/performance.md.
 #ifndef MP_QUEUE_INTERNAL_SPIN_H_
 #define MP_QUEUE_INTERNAL_SPIN_H_
 
@@ -10,19 +11,21 @@ namespace mp {
 namespace queue_internal {
 
 // How many pauses a waiter spends re-checking its condition before it
-// yields and then sleeps. Across CPUs a hand-off seen while spinning costs well
-// under a microsecond, a sleeper woken by the kernel 20-30 us on a VM; a
-// PAUSE costs 25 ns on this project's EPYC VM (Intel documents about 140
-// cycles since Skylake, some 45 ns), so this spins for some microseconds.
+// yields and then sleeps. Across CPUs a hand-off seen while spinning costs
+// well under a microsecond, and a sleeper woken by the kernel can cost tens
+// of microseconds, on a virtual machine above all, where the wake-up goes
+// through the hypervisor (mp_wait_wake_latency_pincross); a PAUSE takes some
+// tens of nanoseconds (Intel documents about 140 cycles since Skylake; other
+// CPUs differ), so this spins for some microseconds.
 inline constexpr int kSpinPauses = 100;
-// It re-checks only every so many pauses (0.8-1.5 us): each look at the
-// other side's line takes it away from the other CPU, whose next store then
-// waits for it, and a consumer that looks less often finds a batch of items
-// waiting and takes them back to back. Between two processes streaming
-// 64-byte items on two CPUs, 70 runs each, interleaved: looking every 8
-// pauses gave a median of 23.4 M items/s, every 32 pauses 32.1 M/s (every
-// 64, 35-36 M/s in a shorter trial). The price is at most this much more
-// latency on a hand-off to a spinning consumer, far below a sleeper's.
+// It re-checks only every so many pauses: each look at the other side's
+// line takes it away from the other CPU, whose next store then waits for
+// it, and a consumer that looks less often finds a batch of items waiting
+// and takes them back to back. Looking every 8 pauses streamed clearly
+// fewer 64-byte items between two processes on two CPUs than every 32
+// (mp_queue_1p1c_pincross), and every 64 only a little more. The price is
+// at most this much more latency on a hand-off to a spinning consumer, far
+// below a sleeper's.
 inline constexpr int kPausesPerCheck = 32;
 // Then it yields the CPU this many times before it sleeps: when the other
 // side runs on the same CPU, yielding lets it run on without a wake-up per
@@ -34,11 +37,9 @@ inline constexpr int kSpinYields = 50;
 // are still in the CPU's caches: otherwise the producer runs on for its time
 // slice (milliseconds; 100k and more 64-byte items, megabytes beyond L2) and
 // the consumer then reads them all back from memory farther away. With both
-// processes on one CPU of this project's VM, streaming 64-byte items
-// (interleaved, 4 runs each, with a lock-free test build of the producer
-// side): 30.2 M items/s without, 35.3 M/s yielding every 1024 items, 41.5
-// M/s every 4096. A yield costs a context switch each way, some
-// microseconds, shared by the batch.
+// processes on one CPU (mp_queue_1p1c_pinsame), yielding every 1024 items
+// streamed more than not yielding, and every 4096 more still. A yield costs
+// a context switch each way, some microseconds, shared by the batch.
 inline constexpr uint64_t kHandOffItems = 4096;
 
 // The CPU the calling thread runs on, or -1 if unknown
