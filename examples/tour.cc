@@ -1,5 +1,6 @@
 // The tour: `tools/tour.sh` builds and runs this. Each section is one
-// primitive, shown the way the seed documents show Python's version.
+// primitive, shown through the small programs that usually introduce
+// Python's version (examples/tour.h).
 #include "examples/tour.h"
 
 #include <cstdio>

@@ -1,6 +1,8 @@
-// The tour: each section walks through one mp primitive the way the seed
-// documents (../shared/seeds) walk through Python's multiprocessing, and
-// prints what they print. examples/tour.cc runs the sections in order.
+// The tour: each section walks through one mp primitive with the small
+// programs that usually introduce Python's multiprocessing (functions run
+// in child processes, a producer and a consumer, a lock around a file, ...),
+// written with mp, and prints what their Python versions print.
+// examples/tour.cc runs the sections in order.
 
 #ifndef MP_EXAMPLES_TOUR_H_
 #define MP_EXAMPLES_TOUR_H_

@@ -1,10 +1,10 @@
-// Tour section: mp::Lock and mp::Value, the way the seeds use Python's
-// multiprocessing.Lock: seed 004's two writers appending to one file under a
-// lock, seed 001's ticket office (ten buyers, six tickets, a JSON file), and
-// seed 003's two jobs adding to a shared Value under one lock. Then what
-// Python cannot do: a process killed while holding the lock, and the next
-// acquirer told so. The children's sleeps stand for their work (the seeds
-// sleep 0.1 s to 1 s; here 10 to 50 ms).
+// Tour section: mp::Lock and mp::Value, used the way Python programs use
+// multiprocessing.Lock: two writers appending to one file under a lock, a
+// ticket office (ten buyers, six tickets, a JSON file), and two jobs adding
+// to a shared Value under one lock. Then what Python cannot do: a process
+// killed while holding the lock, and the next acquirer told so. The
+// children's sleeps stand for their work, 10 to 50 ms so that the tour runs
+// quickly; a time.sleep() beside one is the Python line it stands for.
 //
 // Every target is a registered function, so the section runs the same under
 // the spawn start method, the only one on Windows.
@@ -55,7 +55,7 @@ std::string ReadFile(const std::string& path) {
   return text.str();
 }
 
-// Seed 004's work_1 / work_2: the lock is held for the whole loop, so one
+// The writers work_1 / work_2: the lock is held for the whole loop, so one
 // worker's lines never land among the other's.
 void Work(std::string who, std::string file, std::string line, int n,
           Lock lock) {
@@ -70,7 +70,7 @@ void Work(std::string who, std::string file, std::string line, int n,
 }
 MP_REGISTER(Work);
 
-// Seed 001's ticket office: the stock is a JSON file, {"count": N}.
+// The ticket office: the stock is a JSON file, {"count": N}.
 int Tickets(const std::string& file) {
   std::string text = ReadFile(file);
   size_t colon = text.find(':');
@@ -100,7 +100,7 @@ void Buyer(std::string file, Lock l) {
 }
 MP_REGISTER(Buyer);
 
-// Seed 003's job(v, num, l).
+// job(v, num, l): adds `num` to `v` five times, holding the lock.
 void Job(Value<int> v, int num, Lock l) {
   Check(l.Acquire());
   for (int i = 0; i < 5; ++i) {
@@ -136,7 +136,7 @@ void RunAll(std::vector<Process>& procs) {
 }  // namespace
 
 void TourLock() {
-  Heading("lock: seed 004, two writers to one file under a Lock");
+  Heading("lock: two writers to one file under a Lock");
   absl::StatusOr<Lock> lock = Lock::Create();
   if (!lock.ok()) return Check(lock.status());
   const std::string file = TempPath("mp_tour_lock_file.txt");
@@ -154,7 +154,7 @@ void TourLock() {
   }
   std::remove(file.c_str());
 
-  Heading("lock: seed 001, ten ticket buyers, six tickets");
+  Heading("lock: ten ticket buyers, six tickets");
   const std::string stock = TempPath("mp_tour_tickets.json");
   std::ofstream(stock) << "{\"count\": 6}";
   {
@@ -165,7 +165,7 @@ void TourLock() {
   Say("  sold out, never oversold: %d left\n", Tickets(stock));
   std::remove(stock.c_str());
 
-  Heading("lock: seed 003, two jobs add to a Value under one Lock");
+  Heading("lock: two jobs add to a Value under one Lock");
   absl::StatusOr<Value<int>> v = Value<int>::Create(0);
   if (!v.ok()) return Check(v.status());
   {
@@ -175,7 +175,7 @@ void TourLock() {
     RunAll(jobs);
   }
   Say("  v.value = %d (5 x 1 + 5 x 3)\n", *v->Get());
-  // The seed's counter without a Lock of its own: Value's own RLock and
+  // The same counter without a Lock of its own: Value's own RLock and
   // Update(), one call per `with v.get_lock(): v.value += 1`.
   Check(v->Set(0));
   {

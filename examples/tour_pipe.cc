@@ -1,9 +1,9 @@
-// Tour section: mp::Pipe, the way seeds 003 and 004 walk through Python's
-// multiprocessing.Pipe: a duplex pipe where both ends send and receive, the
-// producer/consumer of seed 003 (each process closes the end it does not
-// use, so the consumer's recv ends with EOFError), and seed 004's one-way
-// pipe between a writer and a reader process. The children's sleeps stand
-// for their work (seed 004 sleeps 2 s; here 0.1 s).
+// Tour section: mp::Pipe, used the way Python programs use
+// multiprocessing.Pipe: a duplex pipe where both ends send and receive, a
+// producer and a consumer process (each process closes the end it does not
+// use, so the consumer's recv ends with EOFError), and a one-way pipe
+// between a writer and a reader process. The children's sleeps stand for
+// their work (0.1 s, so that the tour runs quickly).
 //
 // Every target is a registered function, so the section runs the same under
 // the spawn start method, the only one on Windows.
@@ -47,7 +47,7 @@ int Answer(Connection& conn, Connection& parent_end) {
 }
 MP_REGISTER(Answer);
 
-// Seed 003's consumer(pipe): closes the input end, then prints every item
+// The consumer(pipe): closes the input end, then prints every item
 // until EOFError.
 void SeedConsumer(Connection& output_p, Connection& input_p) {
   Check(input_p.Close());  // close the pipe's input end
@@ -63,7 +63,7 @@ void SeedConsumer(Connection& output_p, Connection& input_p) {
 }
 MP_REGISTER(SeedConsumer);
 
-// Seed 004's put(p): sends A, B, C over the one-way pipe.
+// The writer put(p): sends A, B, C over the one-way pipe.
 void SeedPut(Connection& writer, Connection& reader) {
   Check(reader.Close());
   for (const char* value : {"A", "B", "C"}) {
@@ -74,8 +74,8 @@ void SeedPut(Connection& writer, Connection& reader) {
 }
 MP_REGISTER(SeedPut);
 
-// Seed 004's get(p), which there loops until terminated; with every unused
-// end closed it stops on EOF instead.
+// The reader get(p). A reader that loops forever would have to be
+// terminated; with every unused end closed this one stops on EOF instead.
 void SeedGet(Connection& reader, Connection& writer) {
   Check(writer.Close());
   while (true) {
@@ -108,7 +108,7 @@ void TourPipe() {
     Check(child.Join());
   }
 
-  Heading("pipe: seed 003, a producer and a consumer process");
+  Heading("pipe: a producer and a consumer process");
   {
     absl::StatusOr<std::pair<Connection, Connection>> p = Pipe(true);
     if (!p.ok()) return Check(p.status());
@@ -128,7 +128,7 @@ void TourPipe() {
     Say("  consumer exited with %d\n", cons_p.exitcode().value_or(-1));
   }
 
-  Heading("pipe: seed 004, Pipe(duplex=False) between two processes");
+  Heading("pipe: Pipe(duplex=False) between two processes");
   {
     absl::StatusOr<std::pair<Connection, Connection>> p = Pipe(false);
     if (!p.ok()) return Check(p.status());

@@ -1,8 +1,8 @@
-// Tour section: mp::Process, the way seed 001 walks through Python's
-// multiprocessing.Process (start order, join, a subclass, run() without
-// start(), terminate, the attributes) and seed 000 shows that globals are
-// not shared. The children's sleeps stand for their work (seed 001 sleeps
-// 2 s; here 0.1 s).
+// Tour section: mp::Process, walked through the way Python's
+// multiprocessing.Process is usually introduced (start order, join, a
+// subclass, run() without start(), terminate, the attributes), and then
+// globals, which are not shared between processes. The children's sleeps
+// stand for their work (0.1 s, so that the tour runs quickly).
 //
 // Every target is a registered function (or class), so the section runs
 // the same under the spawn start method, the only one on Windows.
@@ -28,7 +28,8 @@ int ParentPid() {
   return parent.has_value() ? parent->pid() : 0;
 }
 
-// Seed 001's f(process_name).
+// f(process_name): says when it starts and ends, with its pid and its
+// parent's.
 void F(std::string process_name) {
   std::printf("  %s  start...... %d %d\n", process_name.c_str(),
               CurrentProcess().pid(), ParentPid());
@@ -51,7 +52,7 @@ struct FArgs {
 void FNamed(FArgs args) { F(args.process_name); }
 MP_REGISTER(FNamed);
 
-// Seed 001's subclass: Run() is what the child does.
+// A subclass: Run() is what the child does.
 class MyProcess : public Process {
  public:
   void Run() override {
@@ -65,7 +66,7 @@ class MyProcess : public Process {
 };
 MP_REGISTER_PROCESS(MyProcess);
 
-// Seed 001's Myprocess: prints its pid (unset before start).
+// A subclass whose Run() prints its pid (unset before start).
 class PidProcess : public Process {
  public:
   void Run() override {
@@ -80,7 +81,7 @@ MP_REGISTER_PROCESS(PidProcess);
 void Sleeper() { absl::SleepFor(absl::Seconds(10)); }
 MP_REGISTER(Sleeper);
 
-// Seed 000: each child changes its own copy of `num`.
+// Each child changes its own copy of `num`; the parent's stays 10.
 int num = 10;
 void Work1() {
   num += 5;
@@ -176,7 +177,7 @@ void TourProcess() {
   Check(eight.Join());
   Say("  a target that returns 8: exitcode %d\n", *eight.exitcode());
 
-  Heading("process: data is not shared between processes (seed 000)");
+  Heading("process: data is not shared between processes");
   Say("  main process starts\n");
   Process p1(Work1), p2(Work2);
   Check(p1.Start());

@@ -1,5 +1,7 @@
-// Tour section: Queue, SimpleQueue and JoinableQueue, the way seeds 000,
-// 001, 003 and 004 use Python's.
+// Tour section: Queue, SimpleQueue and JoinableQueue, used the way Python
+// programs use multiprocessing's queues: put and get, full and qsize, a
+// writer process then a reader process, a list passed between two children,
+// and producers with daemon consumers on a JoinableQueue.
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -22,7 +24,7 @@ void Say(const std::string& line) {
   std::fflush(stdout);
 }
 
-// Seed 000: a writer process, then a reader that reads qsize() items.
+// A writer process, then a reader that reads qsize() items.
 void Write(Queue<std::string> q) {
   for (const char* v : {"a", "b", "c", "d"}) {
     Say(std::string("writing: ") + v);
@@ -39,7 +41,7 @@ void Read(Queue<std::string> q) {
 }
 MP_REGISTER(Read);
 
-// Seed 001: producers put into a JoinableQueue(5) and wait for it to be
+// Producers put into a JoinableQueue(5) and wait for it to be
 // processed; a daemon consumer gets and marks done forever.
 void Produce(JoinableQueue<std::string> q, std::string tag) {
   for (int i = 0; i < 3; ++i) {
@@ -61,7 +63,7 @@ void Consume(JoinableQueue<std::string> q) {
 }
 MP_REGISTER(Consume);
 
-// Seed 003: a child puts a list; another child gets it.
+// A child puts a list; another child gets it.
 void PutList(Queue<std::vector<int>> q) { q.Put({1, 2, 3}).IgnoreError(); }
 MP_REGISTER(PutList);
 
@@ -84,7 +86,7 @@ void StartJoin(Process& p) {
 }  // namespace
 
 void TourQueue() {
-  Heading("queue: put, get, full, qsize (seed 000)");
+  Heading("queue: put, get, full, qsize");
   absl::StatusOr<Queue<std::string>> q = Queue<std::string>::Create(3);
   if (!q.ok()) {
     Say("cannot create a queue: " + q.status().ToString());
@@ -104,7 +106,7 @@ void TourQueue() {
   Say("get_nowait on an empty queue: " +
       std::string(PythonName(KindOf(q->GetNowait().status()))));
 
-  Heading("queue: a writer process, then a reader process (seed 000)");
+  Heading("queue: a writer process, then a reader process");
   absl::StatusOr<Queue<std::string>> letters = Queue<std::string>::Create();
   if (!letters.ok()) return;
   Process pw(Write, *letters);
@@ -112,7 +114,7 @@ void TourQueue() {
   Process pr(Read, *letters);
   StartJoin(pr);
 
-  Heading("queue: a list through a queue between two children (seed 003)");
+  Heading("queue: a list through a queue between two children");
   absl::StatusOr<Queue<std::vector<int>>> lists =
       Queue<std::vector<int>>::Create();
   if (!lists.ok()) return;
@@ -121,7 +123,7 @@ void TourQueue() {
   Process p1(PrintList, *lists);
   StartJoin(p1);
 
-  Heading("queue: three producers, two daemon consumers (seed 001)");
+  Heading("queue: three producers, two daemon consumers");
   absl::StatusOr<JoinableQueue<std::string>> jq =
       JoinableQueue<std::string>::Create(5);
   if (!jq.ok()) return;

@@ -22,7 +22,7 @@
 // handle per process using it); Value and Array keep theirs inside their own
 // segment.
 //
-// Example (the seeds' two writers to one file):
+// Example (processes appending to one file, one at a time):
 //
 //   absl::StatusOr<mp::Lock> lock = mp::Lock::Create();
 //   ...

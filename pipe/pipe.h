@@ -13,9 +13,11 @@
 // 8-byte length, followed by the payload (on Windows named pipes: one pipe
 // message, as Python sends it). Pipe() is mp's own on both ends, so it uses
 // whatever is fastest: on Linux a packet-mode pipe each way (a 64-byte round
-// trip costs what a raw pipe's does) with a socketpair beside it for
-// payloads over 4 KiB (its send buffer larger than a socketpair's default:
-// 1 MiB messages stream up to twice as fast); each end then holds
+// trip costs what a raw pipe's does: mp_pipe_pingpong64 next to the baseline
+// raw_pipe_pingpong64) with a socketpair beside it for payloads over 4 KiB
+// (its send buffer larger than a socketpair's default, so 1 MiB messages
+// stream faster: mp_pipe_stream_1MiB next to raw_socketpair_stream_1MiB;
+// docs/performance.md); each end then holds
 // three descriptors (two for a one-way end) where Python's holds one. Sends
 // block once 64 messages or the socket's buffer are waiting unread. On
 // Windows both kinds are overlapped message-mode named pipes, as in Python.
@@ -31,14 +33,15 @@
 // back to being ended by such a send.
 //
 // A Connection is for one thread at a time, as in Python. Ends that a process
-// does not use must be closed (seed 003): EOF comes only once every copy of
-// the writing end, in every process, is closed.
+// does not use must be closed, in the parent and in every child: EOF comes
+// only once every copy of the writing end, in every process, is closed.
 //
 // Connections reach child processes as Process arguments (std::ref under
 // both start methods, or moved in), and objects go through the codec with
 // Send/Recv. On Windows a pipe message is at most 4 GiB - 1 bytes.
 //
-// Example (seed 003's producer and consumer):
+// Example (a producer process and a consumer process; each closes the end it
+// does not use):
 //
 //   void Consumer(mp::Connection& reader, mp::Connection& writer) {
 //     writer.Close().IgnoreError();  // this process does not write

@@ -1,5 +1,7 @@
-// Figures 1 and 2 of ../shared/baselines for mp's Pipe (tools/bench group
-// `pipe`):
+// The 64-byte round trip and 1 MiB stream figures for mp's Pipe (tools/bench
+// group `pipe`), next to the baseline programs tools/bench runs with
+// --baselines (raw_pipe_pingpong64, raw_socketpair_stream_1MiB,
+// py_pipe_pingpong_bytes64, py_pipe_stream_1MiB, ...):
 //   mp_pipe_pingpong64          64-byte round trip parent -> child -> parent
 //                               over a duplex Pipe(), us
 //   mp_pipe_pingpong64_simplex  the same over two one-way Pipe()s
@@ -8,8 +10,8 @@
 //   mp_pipe_stream_1MiB_simplex the same over a one-way Pipe()
 //   mp_pipe_stream_1MiB_alloc   the same, each message received into a new
 //                               std::string (RecvBytes)
-// Like py/pipe.py and c/pipe_pingpong.c, c/stream.c: the parent is party 0,
-// the forked child party 1 (BENCH_PIN).
+// As in those baselines, the parent is party 0, the forked child party 1
+// (BENCH_PIN).
 #include <sys/wait.h>
 #include <unistd.h>
 

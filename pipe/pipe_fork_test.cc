@@ -1,6 +1,7 @@
-// Connections shared with forked children: the seeds' producer/consumer,
-// EOF only once every copy of the writing end is closed, an echo child, and
-// Wait() over several children and their sentinels.
+// Connections shared with forked children: the producer and consumer of
+// examples/tour_pipe.cc, EOF only once every copy of the writing end is
+// closed, an echo child, and Wait() over several children and their
+// sentinels.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -43,7 +44,7 @@ int Reap(pid_t pid) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
 }
 
-// Seed 003: the consumer closes its copy of the input end and receives
+// The consumer closes its copy of the input end and receives
 // until EOFError; the producer closes the output end, sends, and closes.
 TEST(PipeForkTest, SeedProducerConsumerWithUnusedEndsClosed) {
   auto [output_p, input_p] = MakePipe(/*duplex=*/true);
@@ -70,8 +71,8 @@ TEST(PipeForkTest, SeedProducerConsumerWithUnusedEndsClosed) {
   EXPECT_EQ(Reap(consumer), 0);
 }
 
-// Seed 003: "closing the pipe in the producer has no effect unless the
-// consumer closes the same end too" -- a copy left open holds EOF back.
+// Closing the writing end in the producer has no effect unless the consumer
+// closes its copy of the same end too: a copy left open holds EOF back.
 TEST(PipeForkTest, EofWaitsForEveryCopyOfTheWriter) {
   auto [reader, writer] = MakePipe(/*duplex=*/false);
   auto [go_r, go_w] = MakePipe(/*duplex=*/false);
@@ -92,7 +93,7 @@ TEST(PipeForkTest, EofWaitsForEveryCopyOfTheWriter) {
   EXPECT_EQ(Reap(child), 0);
 }
 
-// Seed 004: one-way pipe shared by a writer child and a reader child.
+// A one-way pipe shared by a writer child and a reader child.
 TEST(PipeForkTest, OneWayPipeBetweenTwoChildren) {
   auto [reader, writer] = MakePipe(/*duplex=*/false);
   auto [report_r, report_w] = MakePipe(/*duplex=*/false);

@@ -1,7 +1,9 @@
 // Connections as Process arguments, under every start method the platform
-// has (fork and spawn on Linux, spawn on Windows): an echo child, the seeds'
-// producer/consumer with unused ends closed, and Wait() over children's
-// connections and sentinels (CPython's test_wait and test_wait_sentinel).
+// has (fork and spawn on Linux, spawn on Windows): an echo child, the
+// example programs of examples/tour_pipe.cc (the Seed* tests: a producer and
+// a consumer with unused ends closed, a one-way pipe between two children),
+// and Wait() over children's connections and sentinels (CPython's test_wait
+// and test_wait_sentinel).
 #include <map>
 #include <string>
 #include <utility>
@@ -23,7 +25,8 @@ using pipe_test::CollectUntilEof;
 using pipe_test::MakePipe;
 
 // Echoes every message back until EOF. A forked child has a copy of the
-// parent's end too, which it must close to ever see EOF (seed 003's rule).
+// parent's end too, which it must close to ever see EOF (every copy of a
+// writing end must be closed).
 int EchoChild(Connection& conn, Connection& parent_end) {
   if (!parent_end.Close().ok()) return 2;
   while (true) {
@@ -34,7 +37,7 @@ int EchoChild(Connection& conn, Connection& parent_end) {
 }
 MP_REGISTER(EchoChild);
 
-// Seed 003's consumer: closes its copy of the input end, receives until
+// The consumer: closes its copy of the input end, receives until
 // EOFError, reports what it got.
 int Consumer(Connection& output_p, Connection& input_p, Connection& report) {
   if (!input_p.Close().ok()) return 2;
@@ -49,7 +52,7 @@ int Consumer(Connection& output_p, Connection& input_p, Connection& report) {
 }
 MP_REGISTER(Consumer);
 
-// Seed 004's put/get, between two children over a one-way pipe.
+// A writer and a reader, two children over a one-way pipe.
 int Put(Connection& writer) {
   for (const char* v : {"A", "B", "C"}) {
     if (!writer.Send(std::string(v)).ok()) return 2;

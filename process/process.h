@@ -101,7 +101,7 @@
 // close itself, as the parent's exit handlers do not run in it). A spawned
 // child ends like any program: exit handlers run, every stream is flushed.
 //
-// Example (seed 001):
+// Example (two children, one started after the other has ended):
 //
 //   void F(std::string process_name) {
 //     std::printf("%s  start...... %d\n", process_name.c_str(),

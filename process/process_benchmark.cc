@@ -1,7 +1,7 @@
-// Process start + join figures for tools/bench's proc group, next to
-// ../shared/baselines' raw_fork_waitpid, raw_posix_spawn_self_cxxbin and
-// py_process_*: one operation is Process(Noop).Start() and Join() of a
-// child that does nothing.
+// Process start + join figures for tools/bench's proc group, next to the
+// baseline figures raw_fork_waitpid, raw_posix_spawn_self_cxxbin and
+// py_process_* (tools/bench --baselines): one operation is
+// Process(Noop).Start() and Join() of a child that does nothing.
 #include <string>
 #include <vector>
 

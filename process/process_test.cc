@@ -78,7 +78,7 @@ MP_REGISTER(Block);
 void SleepFor(int ms) { absl::SleepFor(absl::Milliseconds(ms)); }
 MP_REGISTER(SleepFor);
 
-// Seed 000: each child changes its own copy of a global.
+// Each child changes its own copy of a global.
 int num = 10;
 int Work1() {
   num += 5;
@@ -131,7 +131,7 @@ int Greet(GreetArgs args) {
 }
 MP_REGISTER(Greet);
 
-// Seed 001's f(): says when it starts and ends, on a shared pipe.
+// Says when it starts and ends, on a shared pipe.
 void Announce(const OwnedHandle& out, std::string name) {
   WriteAll(out.get(), name + " start\n");
   absl::SleepFor(absl::Milliseconds(20));  // the work
@@ -233,7 +233,7 @@ void Print(std::string text) {
 }
 MP_REGISTER(Print);
 
-// Seed 001's subclass. In the child it is the current process: its name
+// A subclass. In the child it is the current process: its name
 // and pid are this process's.
 class MyProcess : public Process {
  public:
@@ -325,7 +325,7 @@ TEST_P(ProcessTest, NamedArgumentsAsAStruct) {
 }
 
 TEST_P(ProcessTest, GlobalsAreNotShared) {
-  // Seed 000: each child adds to its own num; the parent's stays 10.
+  // Each child adds to its own num; the parent's stays 10.
   Process p1 = Make(Work1), p2 = Make(Work2);
   ASSERT_TRUE(p1.Start().ok());
   ASSERT_TRUE(p2.Start().ok());
@@ -397,7 +397,7 @@ TEST_P(ProcessTest, StartDoesNotWaitForTheChild) {
 }
 
 TEST_P(ProcessTest, JoinBlocksUntilTheChildEnds) {
-  // Seed 001: f1.start(); f1.join(); f2.start(); f3.start(). f1 has ended
+  // Python's f1.start(); f1.join(); f2.start(); f3.start(). f1 has ended
   // before f2 and f3 begin.
   auto [r, w] = MakePipe();
   Process f1 = Make(Announce, std::cref(w), "f1");
@@ -779,7 +779,7 @@ TEST(ProcessModuleTest, StartMethods) {
 }
 
 TEST(ProcessModuleTest, RunCallsTheTargetInThisProcess) {
-  // Seed 001: p.run() without start() runs here; join() then refuses.
+  // Python's p.run() without start() runs here; join() then refuses.
   int calls = 0;
   Process p([&calls] { ++calls; });
   p.Run();

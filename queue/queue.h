@@ -80,7 +80,7 @@
 // (Python's default), ZeroDuration() does not block, anything else blocks at
 // most that long; Full and Empty come after at least the timeout.
 //
-// Example (seed 003: a child puts, the parent gets):
+// Example (a child puts, the parent gets):
 //
 //   absl::StatusOr<mp::Queue<std::vector<int>>> q =
 //       mp::Queue<std::vector<int>>::Create();
@@ -89,7 +89,8 @@
 //   absl::StatusOr<std::vector<int>> item = q->Get(absl::Seconds(5));
 //   if (mp::IsEmpty(item.status())) { ... nothing within 5 s ... }
 //
-// JoinableQueue (seed 001's producer and consumers):
+// JoinableQueue (producers that wait until every item is processed, and
+// consumers that mark each item done):
 //
 //   auto q = mp::JoinableQueue<std::string>::Create(5);
 //   // consumers, in their own processes:

@@ -1,6 +1,7 @@
 // Queue throughput between processes, the figures of tools/bench group
-// `queue` (compare ../shared/baselines: py/queue_bench.py, boost/mq.cc,
-// c/ring.c, c/stream.c):
+// `queue` (compare the baseline programs tools/bench runs with --baselines:
+// py_queue_1p1c, boost_mq_1p1c, raw_spsc_ring_1p1c,
+// raw_socketpair_stream_1MiB and the rest of their groups):
 //
 //   mp_queue_1p1c        items/s  Queue<Item64>() (unbounded), a producer
 //                                 child puts 64-byte items, the parent gets

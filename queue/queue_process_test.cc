@@ -1,7 +1,8 @@
 // Queues shared with child processes passed as Process arguments, under
 // every start method this platform has (fork and spawn on Linux, spawn on
-// Windows): CPython's cross-process queue tests, the seeds' programs, and a
-// many-producer many-consumer stress test.
+// Windows): CPython's cross-process queue tests, small example programs like
+// those of examples/tour_queue.cc (the Seed* tests, numbered by scenario),
+// and a many-producer many-consumer stress test.
 #include <algorithm>
 #include <cstdint>
 #include <string>
@@ -62,7 +63,7 @@ int Square(JoinableQueue<int> tasks, Queue<int> results) {
 }
 MP_REGISTER(Square);
 
-// Seed 000: the writer puts a, b, c, d; the reader, started after it ended,
+// A writer puts a, b, c, d; the reader, started after it ended,
 // reads qsize() items.
 int Seed000Write(Queue<std::string> q) {
   for (const char* s : {"a", "b", "c", "d"}) {
@@ -82,7 +83,7 @@ int Seed000Read(Queue<std::string> q, Queue<std::string> seen) {
 }
 MP_REGISTER(Seed000Read);
 
-// Seed 001: producers put into a JoinableQueue(5) and join it; daemon
+// Producers put into a JoinableQueue(5) and join it; daemon
 // consumers get and mark done forever.
 int Seed001Produce(JoinableQueue<std::string> q, std::string tag, int n) {
   for (int i = 0; i < n; ++i) {
@@ -102,7 +103,7 @@ int Seed001Consume(JoinableQueue<std::string> q, Queue<std::string> seen) {
 }
 MP_REGISTER(Seed001Consume);
 
-// Seed 003: one child puts a list, another gets it.
+// One child puts a list, another gets it.
 int Seed003Put(Queue<std::vector<int>> q, std::vector<int> data) {
   return q.Put(data).ok() ? 0 : 1;
 }
@@ -114,7 +115,7 @@ int Seed003Get(Queue<std::vector<int>> q, std::vector<int> expected) {
 }
 MP_REGISTER(Seed003Get);
 
-// Seed 004: a reader that loops forever until terminated.
+// A reader that loops forever until terminated.
 int Seed004Read(Queue<std::string> q, Queue<std::string> seen) {
   for (;;) {
     absl::StatusOr<std::string> v = q.Get();

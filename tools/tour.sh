@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a Debian 12 machine for the Linux build (tools/setup.sh) and runs
-# the tour: every mp primitive walked through the way the seed documents do.
+# the tour: every mp primitive walked through with small example programs
+# (examples/tour.h).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"

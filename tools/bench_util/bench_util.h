@@ -1,5 +1,6 @@
 // Helpers shared by every package's Google Benchmark target, so that the
-// figures `tools/bench` prints line up with ../shared/baselines.
+// figures `tools/bench` prints line up with those of the baseline programs
+// it runs with --baselines.
 //
 // Placement follows the baselines' BENCH_PIN: unset, the scheduler decides;
 // "same" pins every party to CPU 0; "cross" pins party 0 (the parent, the
