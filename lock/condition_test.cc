@@ -12,20 +12,20 @@
 #include "absl/time/time.h"
 #include "base/codec.h"
 #include "base/deadline.h"
+#include "base/internal/test_child.h"
 #include "base/internal/test_util.h"
 #include "base/status.h"
 #include "gtest/gtest.h"
 #include "lock/event.h"
-#include "lock/internal/test_child.h"
 #include "lock/lock.h"
 #include "lock/semaphore.h"
 
 namespace mp {
 namespace {
 
-using lock_testing::ChildRegistrar;
-using lock_testing::ExitCode;
-using lock_testing::SpawnChild;
+using test_util::ChildRegistrar;
+using test_util::ExitCode;
+using test_util::SpawnChild;
 
 // CPython's _TestCondition.f: take the lock, say "sleeping", wait (up to
 // `timeout_ms`, < 0: forever), say "woken" (or "timed out"), let go.
@@ -312,6 +312,4 @@ TEST_F(ConditionTest, ProcessKilledHoldingTheLockIsAnOwnerDeath) {
 }  // namespace
 }  // namespace mp
 
-int main(int argc, char** argv) {
-  return mp::lock_testing::TestMain(argc, argv);
-}
+int main(int argc, char** argv) { return mp::test_util::TestMain(argc, argv); }

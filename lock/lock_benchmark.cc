@@ -1,4 +1,4 @@
-// Figures of the `lock` group (tools/bench), as in ../shared/baselines:
+// Figures of the `lock` group (tools/bench), shaped like its lock baselines:
 //   mp_lock_uncontended (ns)   Lock::Acquire() + Release() in one thread,
 //                              owner-death detection included
 //   mp_lock_contended (incr/s) two processes (this one and a forked child,
@@ -8,11 +8,11 @@
 #include <cstdint>
 
 #include "absl/status/statusor.h"
+#include "base/shared_memory.h"
 #include "benchmark/benchmark.h"
-#include "lock/internal/two_party_bench.h"
 #include "lock/lock.h"
-#include "shm_value/shared_memory.h"
 #include "tools/bench_util/bench_util.h"
+#include "tools/bench_util/two_party.h"
 
 namespace mp {
 namespace {
@@ -45,7 +45,7 @@ void BM_Contended(benchmark::State& state) {
   absl::StatusOr<SharedMemory> shm = SharedMemory::Create(sizeof(int64_t));
   if (!lock.ok() || !shm.ok()) return state.SkipWithError("setup failed");
   volatile int64_t* counter = static_cast<int64_t*>(shm->data());
-  double seconds = lock_internal::RunTwoParties(
+  double seconds = bench::RunTwoParties(
       state, kBatch, [&](int64_t n) { Increments(*lock, counter, n); });
   if (state.error_occurred()) return;
   int64_t total = *counter;

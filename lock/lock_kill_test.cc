@@ -12,17 +12,17 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "base/codec.h"
+#include "base/internal/test_child.h"
+#include "base/shared_memory.h"
 #include "base/status.h"
 #include "gtest/gtest.h"
-#include "lock/internal/test_child.h"
 #include "lock/lock.h"
-#include "shm_value/shared_memory.h"
 
 namespace mp {
 namespace {
 
-using lock_testing::ChildRegistrar;
-using lock_testing::SpawnChild;
+using test_util::ChildRegistrar;
+using test_util::SpawnChild;
 
 // Far beyond any fair wait, short of a hang.
 constexpr absl::Duration kPatience = absl::Seconds(60);
@@ -152,6 +152,4 @@ INSTANTIATE_TEST_SUITE_P(LockAndRLock, LockKillTest, ::testing::Bool(),
 }  // namespace
 }  // namespace mp
 
-int main(int argc, char** argv) {
-  return mp::lock_testing::TestMain(argc, argv);
-}
+int main(int argc, char** argv) { return mp::test_util::TestMain(argc, argv); }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <memory>
 #include <new>
 #include <thread>
@@ -22,23 +23,22 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "base/deadline.h"
+#include "base/internal/test_child.h"
 #include "base/internal/test_util.h"
 #include "base/launch.h"
 #include "base/status.h"
 #include "gtest/gtest.h"
 #include "lock/barrier.h"
 #include "lock/internal/robust_mutex.h"
-#include "lock/internal/test_child.h"
 #include "lock/lock.h"
-#include "shm_value/value.h"
 
 namespace mp {
 namespace {
 
 using lock_internal::RobustHead;
-using lock_testing::ExitCode;
-using lock_testing::ForkAndHold;
-using lock_testing::ForkChild;
+using test_util::ExitCode;
+using test_util::ForkAndHold;
+using test_util::ForkChild;
 
 // Far beyond any fair wait, short of a hang.
 constexpr absl::Duration kPatience = absl::Seconds(60);
@@ -137,9 +137,8 @@ TEST(LockLinuxTest, KilledHolderOfMixedMutexesMarksThemAll) {
 TEST(LockLinuxTest, ForkedChildKilledHoldingEachKind) {
   absl::StatusOr<Lock> lock = Lock::Create();
   absl::StatusOr<RLock> rlock = RLock::Create();
-  auto value = Value<int>::Create(0);
-  ASSERT_TRUE(lock.ok() && rlock.ok() && value.ok());
-  for (AnyLock l : {AnyLock(*lock), AnyLock(*rlock), value->get_lock()}) {
+  ASSERT_TRUE(lock.ok() && rlock.ok());
+  for (AnyLock l : {AnyLock(*lock), AnyLock(*rlock)}) {
     KillWhileHolding([&] {
       return l.Acquire().ok() &&
              l.Acquire(absl::ZeroDuration()).ok() == l.recursive();
@@ -379,19 +378,28 @@ TEST(LockLinuxTest, DeathInsideTheBarrierBreaksIt) {
 }
 
 TEST(LockLinuxTest, HundredForkedProcessesThousandIncrementsEach) {
-  auto v = Value<int>::Create(0);
-  ASSERT_TRUE(v.ok());
+  absl::StatusOr<Lock> lock = Lock::Create();
+  ASSERT_TRUE(lock.ok());
+  // A plain counter in memory the forked children share, guarded by `lock`
+  // alone: a lost update would be a hole in the mutual exclusion.
+  void* mem = mmap(nullptr, sizeof(int64_t), PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(mem, MAP_FAILED);
+  auto* counter = static_cast<volatile int64_t*>(mem);
   std::vector<absl::StatusOr<ChildProcess>> children;
   for (int i = 0; i < 100; ++i) {
     children.push_back(ForkChild([&] {
       for (int j = 0; j < 1000; ++j) {
-        if (!v->Update([](int& x) { ++x; }).ok()) return 1;
+        if (!lock->Acquire().ok()) return 1;
+        *counter = *counter + 1;
+        if (!lock->Release().ok()) return 1;
       }
       return 0;
     }));
   }
   for (auto& c : children) EXPECT_EQ(ExitCode(c), 0);
-  EXPECT_EQ(*v->Get(), 100000);
+  EXPECT_EQ(*counter, 100000);
+  munmap(mem, sizeof(int64_t));
 }
 
 }  // namespace

@@ -13,20 +13,20 @@
 #include "absl/time/time.h"
 #include "base/codec.h"
 #include "base/deadline.h"
+#include "base/internal/test_child.h"
 #include "base/internal/test_util.h"
+#include "base/shared_memory.h"
 #include "base/status.h"
 #include "base/wait.h"
 #include "gtest/gtest.h"
-#include "lock/internal/test_child.h"
-#include "shm_value/shared_memory.h"
 
 namespace mp {
 namespace {
 
-using lock_testing::ChildRegistrar;
-using lock_testing::ExitCode;
-using lock_testing::SendThroughCodec;
-using lock_testing::SpawnChild;
+using test_util::ChildRegistrar;
+using test_util::ExitCode;
+using test_util::SendThroughCodec;
+using test_util::SpawnChild;
 
 // A page the tests share with their children.
 struct Board {
@@ -407,6 +407,4 @@ TEST(RLockTest, ProcessesIncrementExactly) {
 }  // namespace
 }  // namespace mp
 
-int main(int argc, char** argv) {
-  return mp::lock_testing::TestMain(argc, argv);
-}
+int main(int argc, char** argv) { return mp::test_util::TestMain(argc, argv); }

@@ -12,20 +12,20 @@
 #include "absl/time/time.h"
 #include "base/codec.h"
 #include "base/deadline.h"
+#include "base/internal/test_child.h"
 #include "base/internal/test_util.h"
+#include "base/shared_memory.h"
 #include "base/status.h"
 #include "gtest/gtest.h"
 #include "lock/event.h"
-#include "lock/internal/test_child.h"
-#include "shm_value/shared_memory.h"
 
 namespace mp {
 namespace {
 
-using lock_testing::ChildRegistrar;
-using lock_testing::ExitCode;
-using lock_testing::SendThroughCodec;
-using lock_testing::SpawnChild;
+using test_util::ChildRegistrar;
+using test_util::ExitCode;
+using test_util::SendThroughCodec;
+using test_util::SpawnChild;
 
 // Releases `sem` once.
 int ReleaseChild(Decoder& args) {
@@ -273,6 +273,4 @@ TEST(EventTest, SetWakesEveryWaitingProcessAndThread) {
 }  // namespace
 }  // namespace mp
 
-int main(int argc, char** argv) {
-  return mp::lock_testing::TestMain(argc, argv);
-}
+int main(int argc, char** argv) { return mp::test_util::TestMain(argc, argv); }

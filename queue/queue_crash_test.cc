@@ -32,6 +32,7 @@
 #include "absl/time/time.h"
 #include "base/deadline.h"
 #include "base/internal/test_util.h"
+#include "base/shared_memory.h"
 #include "base/status.h"
 #include "gtest/gtest.h"
 #include "lock/internal/robust_mutex.h"
@@ -41,7 +42,6 @@
 #include "queue/internal/crash_point.h"
 #include "queue/internal/layout.h"
 #include "queue/queue.h"
-#include "shm_value/shared_memory.h"
 
 namespace mp {
 namespace queue_internal {

@@ -1,4 +1,4 @@
-// Figure of the `value` group (tools/bench), as in ../shared/baselines:
+// Figure of the `value` group (tools/bench), shaped like the lock baselines:
 //   mp_value_locked_incr (incr/s)  two processes (this one and a forked
 //                                  child, parties 0 and 1 for BENCH_PIN)
 //                                  each doing n Update(+1) on one
@@ -9,9 +9,9 @@
 
 #include "absl/status/statusor.h"
 #include "benchmark/benchmark.h"
-#include "lock/internal/two_party_bench.h"
 #include "shm_value/value.h"
 #include "tools/bench_util/bench_util.h"
+#include "tools/bench_util/two_party.h"
 
 namespace mp {
 namespace {
@@ -27,8 +27,8 @@ void Increments(Value<int>& v, int64_t n) {
 void BM_LockedIncrement(benchmark::State& state) {
   absl::StatusOr<Value<int>> v = Value<int>::Create(0);
   if (!v.ok()) return state.SkipWithError("Value::Create failed");
-  double seconds = lock_internal::RunTwoParties(
-      state, kBatch, [&](int64_t n) { Increments(*v, n); });
+  double seconds = bench::RunTwoParties(state, kBatch,
+                                        [&](int64_t n) { Increments(*v, n); });
   if (state.error_occurred()) return;
   // A C int: compare modulo 2^32, as the Python baseline does.
   uint32_t total = static_cast<uint32_t>(*v->Get());

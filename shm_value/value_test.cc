@@ -13,20 +13,20 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "base/codec.h"
+#include "base/internal/test_child.h"
 #include "base/internal/test_util.h"
 #include "base/status.h"
 #include "gtest/gtest.h"
 #include "lock/event.h"
-#include "lock/internal/test_child.h"
 #include "lock/lock.h"
 
 namespace mp {
 namespace {
 
-using lock_testing::ChildRegistrar;
-using lock_testing::ExitCode;
-using lock_testing::SendThroughCodec;
-using lock_testing::SpawnChild;
+using test_util::ChildRegistrar;
+using test_util::ExitCode;
+using test_util::SendThroughCodec;
+using test_util::SpawnChild;
 
 // CPython's codes_values: (typecode, first value, value the child sets).
 int SetValuesChild(Decoder& args) {
@@ -317,6 +317,4 @@ TEST(ArrayTest, UsesAGivenLock) {
 }  // namespace
 }  // namespace mp
 
-int main(int argc, char** argv) {
-  return mp::lock_testing::TestMain(argc, argv);
-}
+int main(int argc, char** argv) { return mp::test_util::TestMain(argc, argv); }

@@ -21,8 +21,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "base/codec.h"
+#include "base/shared_memory.h"
 #include "base/status.h"
-#include "shm_value/shared_memory.h"
 
 namespace mp {
 namespace lock_internal {

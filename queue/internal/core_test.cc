@@ -24,13 +24,13 @@
 #include "base/codec.h"
 #include "base/deadline.h"
 #include "base/handle.h"
+#include "base/shared_memory.h"
 #include "base/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "queue/internal/bias.h"
 #include "queue/internal/layout.h"
 #include "queue/queue.h"
-#include "shm_value/shared_memory.h"
 
 namespace mp {
 namespace queue_internal {

@@ -26,10 +26,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "base/shared_memory.h"
 #include "base/status.h"
 #include "lock/lock.h"
 #include "process/process.h"
-#include "shm_value/shared_memory.h"
 #include "tools/soak/soak.h"
 
 namespace mp {

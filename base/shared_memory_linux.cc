@@ -12,8 +12,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "base/internal/shared_memory_impl.h"
 #include "base/os_error.h"
-#include "shm_value/internal/shared_memory_impl.h"
 
 namespace mp {
 namespace {

@@ -1,7 +1,7 @@
 // The platform half of SharedMemory (shared_memory_linux.cc,
 // shared_memory_win.cc); shared_memory.cc holds what is common.
-#ifndef MP_SHM_VALUE_INTERNAL_SHARED_MEMORY_IMPL_H_
-#define MP_SHM_VALUE_INTERNAL_SHARED_MEMORY_IMPL_H_
+#ifndef MP_BASE_INTERNAL_SHARED_MEMORY_IMPL_H_
+#define MP_BASE_INTERNAL_SHARED_MEMORY_IMPL_H_
 
 #include <atomic>
 #include <cstddef>
@@ -12,7 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "base/handle.h"
-#include "shm_value/shared_memory.h"
+#include "base/shared_memory.h"
 
 namespace mp {
 
@@ -54,4 +54,4 @@ absl::StatusOr<uint64_t> RandomId();
 }  // namespace shm_internal
 }  // namespace mp
 
-#endif  // MP_SHM_VALUE_INTERNAL_SHARED_MEMORY_IMPL_H_
+#endif  // MP_BASE_INTERNAL_SHARED_MEMORY_IMPL_H_

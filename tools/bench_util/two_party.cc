@@ -1,4 +1,4 @@
-#include "lock/internal/two_party_bench.h"
+#include "tools/bench_util/two_party.h"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,7 +10,7 @@
 #include "tools/bench_util/bench_util.h"
 
 namespace mp {
-namespace lock_internal {
+namespace bench {
 namespace {
 
 bool ReadFull(int fd, void* buf, size_t n) {
@@ -84,5 +84,5 @@ double RunTwoParties(benchmark::State& state, int64_t batch,
   return state.error_occurred() ? 0 : seconds;
 }
 
-}  // namespace lock_internal
+}  // namespace bench
 }  // namespace mp

@@ -1,4 +1,4 @@
-#include "lock/internal/test_child.h"
+#include "base/internal/test_child.h"
 
 #include <cstdio>
 #include <map>
@@ -14,7 +14,7 @@
 #endif
 
 namespace mp {
-namespace lock_testing {
+namespace test_util {
 namespace {
 
 std::map<std::string, ChildMain>& Registry() {
@@ -109,5 +109,5 @@ int TestMain(int argc, char** argv) {
   return RUN_ALL_TESTS();
 }
 
-}  // namespace lock_testing
+}  // namespace test_util
 }  // namespace mp

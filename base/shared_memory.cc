@@ -1,4 +1,4 @@
-#include "shm_value/shared_memory.h"
+#include "base/shared_memory.h"
 
 #include <cstdint>
 #include <string>
@@ -8,8 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/codec.h"
+#include "base/internal/shared_memory_impl.h"
 #include "base/status.h"
-#include "shm_value/internal/shared_memory_impl.h"
 
 namespace mp {
 namespace {

@@ -1,10 +1,11 @@
-// Child processes for lock/ and shm_value/ tests, and what those tests share
-// about them. A test starts this binary again through the launcher
-// (base/launch.h) running a registered function whose arguments travel
-// through the codec (Python's "spawn" start method), or, on Linux, forks and
-// runs a closure on the copied memory ("fork"). These tests use the launcher
-// directly, below process/; lock/process_args_test.cc passes the same
-// objects to mp::Process.
+// Child processes for the tests of packages below process/ (base, lock,
+// shm_value), and what those tests share about them. A test starts this
+// binary again through the launcher (base/launch.h) running a registered
+// function whose arguments travel through the codec (Python's "spawn" start
+// method), or, on Linux, forks and runs a closure on the copied memory
+// ("fork"). These tests use the launcher directly because mp::Process sits
+// above them; process/process_args_test.cc passes the same objects to
+// mp::Process.
 //
 // Example:
 //
@@ -14,18 +15,18 @@
 //     ...
 //     return 0;                                // the exit code
 //   }
-//   const mp::lock_testing::ChildRegistrar kBump("bump", &BumpChild);
+//   const mp::test_util::ChildRegistrar kBump("bump", &BumpChild);
 //
 //   TEST(..., ...) {
-//     auto child = mp::lock_testing::SpawnChild("bump", *lock);
+//     auto child = mp::test_util::SpawnChild("bump", *lock);
 //     EXPECT_EQ(*child->Wait(), 0);
 //   }
 //
 //   int main(int argc, char** argv) {
-//     return mp::lock_testing::TestMain(argc, argv);
+//     return mp::test_util::TestMain(argc, argv);
 //   }
-#ifndef MP_LOCK_INTERNAL_TEST_CHILD_H_
-#define MP_LOCK_INTERNAL_TEST_CHILD_H_
+#ifndef MP_BASE_INTERNAL_TEST_CHILD_H_
+#define MP_BASE_INTERNAL_TEST_CHILD_H_
 
 #include <string>
 #include <vector>
@@ -38,7 +39,7 @@
 #include "base/launch.h"
 
 namespace mp {
-namespace lock_testing {
+namespace test_util {
 
 // A child's work: reads its arguments, returns its exit code.
 using ChildMain = int (*)(Decoder& args);
@@ -101,7 +102,7 @@ absl::Status SendThroughCodec(const T& value, U* out) {
 // for, or the tests.
 int TestMain(int argc, char** argv);
 
-}  // namespace lock_testing
+}  // namespace test_util
 }  // namespace mp
 
-#endif  // MP_LOCK_INTERNAL_TEST_CHILD_H_
+#endif  // MP_BASE_INTERNAL_TEST_CHILD_H_

@@ -1,5 +1,6 @@
-// SharedMemory on Windows: named segments carry a DACL for their owner only,
-// and a spawned child maps an anonymous segment through its handle.
+// SharedMemory on Windows: named segments carry a DACL for their owner only.
+// (A spawned child mapping an anonymous segment through its handle is
+// process/process_args_test.cc's ArrayPrefixSumAndSharedMemory.)
 #include <windows.h>
 // windows.h first: these need its types.
 #include <aclapi.h>
@@ -7,9 +8,8 @@
 #include <cstring>
 
 #include "absl/status/status.h"
+#include "base/shared_memory.h"
 #include "gtest/gtest.h"
-#include "process/process.h"
-#include "shm_value/shared_memory.h"
 
 namespace mp {
 namespace {
@@ -41,21 +41,6 @@ TEST(SharedMemoryWinTest, NamedSegmentIsForTheOwnerOnly) {
   EXPECT_TRUE(EqualSid(reinterpret_cast<TOKEN_USER*>(buf)->User.Sid,
                        &allowed->SidStart));
   LocalFree(sd);
-}
-
-void WriteGreeting(SharedMemory shm) {
-  std::memcpy(shm.data(), "from a spawned child", 21);
-}
-MP_REGISTER(WriteGreeting);
-
-TEST(SharedMemoryWinTest, SpawnedChildMapsAnAnonymousSegment) {
-  absl::StatusOr<SharedMemory> shm = SharedMemory::Create(4096);
-  ASSERT_TRUE(shm.ok());
-  Process p(WriteGreeting, *shm);
-  ASSERT_TRUE(p.Start().ok());
-  ASSERT_TRUE(p.Join().ok());
-  EXPECT_EQ(p.exitcode(), 0);
-  EXPECT_STREQ(static_cast<const char*>(shm->data()), "from a spawned child");
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "shm_value/shared_memory.h"
+#include "base/shared_memory.h"
 
 #include <cstdint>
 #include <cstring>
@@ -10,14 +10,14 @@
 #include "absl/strings/match.h"
 #include "base/codec.h"
 #include "base/handle.h"
+#include "base/internal/test_child.h"
 #include "base/status.h"
 #include "gtest/gtest.h"
-#include "lock/internal/test_child.h"
 
 namespace mp {
 namespace {
 
-using lock_testing::SendThroughCodec;
+using test_util::SendThroughCodec;
 
 TEST(SharedMemoryTest, SizeZeroIsRefused) {
   EXPECT_EQ(SharedMemory::Create(0).status().code(),

@@ -9,17 +9,17 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "base/internal/test_child.h"
 #include "base/launch.h"
+#include "base/shared_memory.h"
 #include "gtest/gtest.h"
-#include "lock/internal/test_child.h"
-#include "shm_value/shared_memory.h"
 
 namespace mp {
 namespace {
 
-using lock_testing::ExitCode;
-using lock_testing::ForkAndHold;
-using lock_testing::ForkChild;
+using test_util::ExitCode;
+using test_util::ForkAndHold;
+using test_util::ForkChild;
 
 TEST(SharedMemoryLinuxTest, SegmentsAreForTheOwnerOnly) {
   absl::StatusOr<SharedMemory> named = SharedMemory::CreateNamed(64);

@@ -1,7 +1,8 @@
 // Every lock/ and shm_value/ object passed as a Process argument, under each
 // start method the platform has (fork and spawn on Linux, spawn on
-// Windows): the child reaches the same lock or memory. Also the seeds'
-// examples with mp::Process, and owner death of a killed Process.
+// Windows): the child reaches the same lock or memory. Also the classic
+// multiprocessing examples of jobs sharing a Value, ticket buyers and
+// writers to one file under a Lock, and owner death of a killed Process.
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
@@ -102,18 +103,18 @@ int HoldForever(AnyLock lock, Event held) {
 }
 MP_REGISTER(HoldForever);
 
-// Seed 003's job(v, num, l): five additions of `num`, all under the lock.
-void SeedJob(Value<int> v, int num, Lock l) {
+// job(v, num, l): five additions of `num`, all under the lock.
+void AddFiveTimes(Value<int> v, int num, Lock l) {
   if (!l.Acquire().ok()) return;
   for (int i = 0; i < 5; ++i) {
-    absl::SleepFor(absl::Milliseconds(2));  // the seed's time.sleep(0.1)
+    absl::SleepFor(absl::Milliseconds(2));  // the job's time.sleep(0.1)
     *v.get_obj() += num;
   }
   l.Release().IgnoreError();
 }
-MP_REGISTER(SeedJob);
+MP_REGISTER(AddFiveTimes);
 
-// Seed 001's ticket buyer: search, then get() under the lock; records a
+// A ticket buyer: search, then get() under the lock; records a
 // purchase in `bought`.
 int ReadCount(const std::string& file) {
   std::ifstream in(file);
@@ -122,7 +123,7 @@ int ReadCount(const std::string& file) {
   return count;
 }
 void BuyTicket(std::string file, Lock l, Value<int> bought) {
-  ReadCount(file);  // search(): prints the tickets left in the seed
+  ReadCount(file);  // search(): reads the tickets left
   if (!l.Acquire().ok()) return;
   int count = ReadCount(file);
   if (count > 0) {
@@ -133,13 +134,13 @@ void BuyTicket(std::string file, Lock l, Value<int> bought) {
 }
 MP_REGISTER(BuyTicket);
 
-// Seed 004's work_1 / work_2: append `line` `n` times, holding the lock for
+// A writer: append `line` `n` times, holding the lock for
 // the whole loop.
 void AppendLines(std::string file, std::string line, int n, Lock lock) {
   if (!lock.Acquire().ok()) return;
   for (int i = 0; i < n; ++i) {
     std::ofstream(file, std::ios::app) << line << "\n";
-    absl::SleepFor(absl::Milliseconds(5));  // the seed's time.sleep(1)
+    absl::SleepFor(absl::Milliseconds(5));  // the writer's time.sleep(1)
   }
   lock.Release().IgnoreError();
 }
@@ -258,17 +259,17 @@ TEST_P(ProcessArgsTest, KilledHolderOfEachLockKindIsAnOwnerDeath) {
   }
 }
 
-TEST_P(ProcessArgsTest, Seed003TwoJobsAddUnderOneLock) {
+TEST_P(ProcessArgsTest, TwoJobsAddUnderOneLock) {
   auto v = Value<int>::Create(0);
   absl::StatusOr<Lock> l = Lock::Create();
   ASSERT_TRUE(v.ok() && l.ok());
-  Start(SeedJob, *v, 1, *l);
-  Start(SeedJob, *v, 3, *l);
+  Start(AddFiveTimes, *v, 1, *l);
+  Start(AddFiveTimes, *v, 3, *l);
   JoinAll();
   EXPECT_EQ(*v->Get(), 5 * 1 + 5 * 3);
 }
 
-TEST_P(ProcessArgsTest, Seed001TenTicketBuyersNeverOversell) {
+TEST_P(ProcessArgsTest, TenTicketBuyersNeverOversell) {
   const std::string file = test_util::TempPath("tickets_" + GetParam());
   std::ofstream(file) << 6;
   absl::StatusOr<Lock> l = Lock::Create();
@@ -280,7 +281,7 @@ TEST_P(ProcessArgsTest, Seed001TenTicketBuyersNeverOversell) {
   EXPECT_EQ(ReadCount(file), 0);
 }
 
-TEST_P(ProcessArgsTest, Seed004TwoWritersNeverInterleave) {
+TEST_P(ProcessArgsTest, TwoWritersNeverInterleave) {
   const std::string file = test_util::TempPath("writers_" + GetParam());
   std::remove(file.c_str());
   absl::StatusOr<Lock> lock = Lock::Create();
