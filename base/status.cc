@@ -105,6 +105,11 @@ absl::Status WorkerDiedError(absl::string_view m) {
   return Make(ErrorKind::kWorkerDied, m);
 }
 
+absl::Status EmptyObjectError(absl::string_view what) {
+  return absl::FailedPreconditionError(
+      absl::StrCat(what, ": empty object (default-constructed or moved from)"));
+}
+
 std::optional<size_t> MessageLength(const absl::Status& status) {
   if (!IsBufferTooShort(status)) return std::nullopt;
   std::optional<absl::Cord> payload = status.GetPayload(kLengthUrl);

@@ -53,6 +53,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -98,6 +99,12 @@ absl::Status DecodeError(absl::string_view message);
 absl::Status OwnerDiedError(
     absl::string_view message = "previous owner died holding the lock");
 absl::Status WorkerDiedError(absl::string_view message);
+// What every method that can fail returns when called on an empty object (one
+// default-constructed, or moved from): kFailedPrecondition, "`what`: empty
+// object (default-constructed or moved from)", `what` naming the call
+// ("Lock.Acquire"). Accessors that cannot fail return a neutral value
+// instead (valid() false, size() 0), as their comments say.
+absl::Status EmptyObjectError(absl::string_view what);
 
 inline bool IsFull(const absl::Status& s) {
   return KindOf(s) == ErrorKind::kFull;
@@ -137,5 +144,40 @@ inline bool IsWorkerDied(const absl::Status& s) {
 std::optional<size_t> MessageLength(const absl::Status& status);
 
 }  // namespace mp
+
+// Status plumbing, for every package, so that no function spells out the
+// test-and-return by hand.
+//
+// MP_RETURN_IF_ERROR(expr): evaluates `expr`, an absl::Status, once, and
+// returns it from the enclosing function if it is not OK.
+//
+// MP_ASSIGN_OR_RETURN(lhs, expr): evaluates `expr`, an absl::StatusOr<T>,
+// once; returns its status if it is not OK, else moves its value into `lhs`,
+// a declaration (`auto conn`) or an existing variable.
+//
+//   absl::StatusOr<Connection> Dial(const Address& a) {
+//     MP_ASSIGN_OR_RETURN(OwnedHandle h, Connect(a));
+//     MP_RETURN_IF_ERROR(Handshake(h));
+//     return Connection(std::move(h));
+//   }
+#define MP_RETURN_IF_ERROR(expr)                 \
+  do {                                           \
+    ::absl::Status mp_status_internal_ = (expr); \
+    if (!mp_status_internal_.ok()) {             \
+      return mp_status_internal_;                \
+    }                                            \
+  } while (0)
+
+#define MP_ASSIGN_OR_RETURN(lhs, expr) \
+  MP_STATUS_INTERNAL_ASSIGN_OR_RETURN( \
+      MP_STATUS_INTERNAL_CONCAT(mp_statusor_internal_, __LINE__), lhs, expr)
+
+// Implementation details of the macros above.
+#define MP_STATUS_INTERNAL_ASSIGN_OR_RETURN(statusor, lhs, expr) \
+  auto statusor = (expr);                                        \
+  if (!statusor.ok()) return std::move(statusor).status();       \
+  lhs = *std::move(statusor)
+#define MP_STATUS_INTERNAL_CONCAT_IMPL(x, y) x##y
+#define MP_STATUS_INTERNAL_CONCAT(x, y) MP_STATUS_INTERNAL_CONCAT_IMPL(x, y)
 
 #endif  // MP_BASE_STATUS_H_

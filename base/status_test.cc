@@ -1,9 +1,11 @@
 #include "base/status.h"
 
 #include <cerrno>
+#include <memory>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "base/os_error.h"
 #include "gtest/gtest.h"
 
@@ -80,6 +82,73 @@ TEST(StatusTest, ErrnoMapsToCanonicalCodes) {
   absl::Status s = ErrnoError(ENOENT, "shm_open /mp-x");
   EXPECT_EQ(s.message().substr(0, 14), "shm_open /mp-x");
   EXPECT_EQ(KindOf(s), ErrorKind::kNone);
+}
+
+TEST(StatusTest, EmptyObjectErrorNamesTheCall) {
+  absl::Status s = EmptyObjectError("Lock.Acquire");
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(s.message(),
+            "Lock.Acquire: empty object (default-constructed or moved from)");
+  EXPECT_EQ(KindOf(s), ErrorKind::kNone);
+}
+
+// Counts its calls, so that a test sees each macro evaluate its expression
+// once.
+struct Source {
+  int calls = 0;
+  absl::Status status;
+  absl::Status Status() {
+    ++calls;
+    return status;
+  }
+  absl::StatusOr<std::unique_ptr<int>> Value(int v) {
+    ++calls;
+    if (!status.ok()) return status;
+    return std::make_unique<int>(v);
+  }
+};
+
+absl::Status ReturnIfError(Source& src, bool* went_on) {
+  MP_RETURN_IF_ERROR(src.Status());
+  *went_on = true;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> AssignOrReturn(Source& src) {
+  MP_ASSIGN_OR_RETURN(std::unique_ptr<int> a, src.Value(20));  // move-only
+  int b = 0;
+  MP_ASSIGN_OR_RETURN(std::unique_ptr<int> c, src.Value(2));
+  b = *c;
+  return *a + b;
+}
+
+TEST(StatusMacrosTest, ReturnIfErrorReturnsOnlyAnError) {
+  Source ok;
+  bool went_on = false;
+  EXPECT_TRUE(ReturnIfError(ok, &went_on).ok());
+  EXPECT_TRUE(went_on);
+  EXPECT_EQ(ok.calls, 1);
+
+  Source failing{0, TimeoutError("late")};
+  went_on = false;
+  absl::Status s = ReturnIfError(failing, &went_on);
+  EXPECT_TRUE(IsTimeout(s)) << s;
+  EXPECT_EQ(s.message(), "late");
+  EXPECT_FALSE(went_on);
+  EXPECT_EQ(failing.calls, 1);
+}
+
+TEST(StatusMacrosTest, AssignOrReturnMovesTheValueOrReturnsTheStatus) {
+  Source ok;
+  absl::StatusOr<int> sum = AssignOrReturn(ok);
+  ASSERT_TRUE(sum.ok()) << sum.status();
+  EXPECT_EQ(*sum, 22);
+  EXPECT_EQ(ok.calls, 2);
+
+  Source failing{0, EmptyError()};
+  sum = AssignOrReturn(failing);
+  EXPECT_TRUE(IsEmpty(sum.status())) << sum.status();
+  EXPECT_EQ(failing.calls, 1);  // returned at the first
 }
 
 }  // namespace

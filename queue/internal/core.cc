@@ -27,12 +27,6 @@
 #include "queue/internal/spin.h"
 #include "queue/internal/stream_copy.h"
 
-#define MP_RETURN_IF_ERROR(expr)             \
-  do {                                       \
-    absl::Status _mp_status = (expr);        \
-    if (!_mp_status.ok()) return _mp_status; \
-  } while (0)
-
 namespace mp {
 namespace queue_internal {
 namespace {
