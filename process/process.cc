@@ -148,10 +148,6 @@ void ReportFailure(const std::string& name, const std::string& what) {
 
 absl::Status ClosedProcess() { return ClosedError("process object is closed"); }
 
-absl::Status MovedFrom() {
-  return absl::FailedPreconditionError("process object was moved from");
-}
-
 void RemoveChild(const ProcessState* s) {
   absl::MutexLock lock(&GlobalMutex());
   std::vector<std::shared_ptr<ProcessState>>& c = G().children;
@@ -206,9 +202,8 @@ absl::Status JoinChild(ProcessState& s, absl::Duration timeout) {
   }
   std::shared_ptr<ChildProcess> child = ChildOf(s);
   if (child == nullptr) return ClosedProcess();
-  absl::StatusOr<int> code = child->Wait(timeout);
-  if (!code.ok()) return code.status();
-  RecordExit(s, *code);
+  MP_ASSIGN_OR_RETURN(int code, child->Wait(timeout));
+  RecordExit(s, code);
   return absl::OkStatus();
 }
 
@@ -295,8 +290,7 @@ struct SpawnHeader {
             h.class_key, h.function_key);
   }
   friend absl::Status MpDecode(Decoder& d, SpawnHeader& h) {
-    absl::Status s = d.Read(h.magic);
-    if (!s.ok()) return s;
+    MP_RETURN_IF_ERROR(d.Read(h.magic));
     if (h.magic != kSpawnMagic) {
       return DecodeError("not a spawn payload of this version of mp");
     }
@@ -310,8 +304,7 @@ struct SpawnHeader {
 absl::StatusOr<std::unique_ptr<Process>> DecodeSpawned(LaunchInfo& info) {
   Decoder d(info.payload, &info.handles);
   SpawnHeader h;
-  absl::Status s = d.Read(h);
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(d.Read(h));
   std::optional<ClassEntry> class_entry;
   std::optional<FunctionEntry> function_entry;
   {
@@ -343,17 +336,13 @@ absl::StatusOr<std::unique_ptr<Process>> DecodeSpawned(LaunchInfo& info) {
   }
   std::unique_ptr<Process> process;
   if (class_entry.has_value()) {
-    absl::StatusOr<std::unique_ptr<Process>> p = class_entry->create(d);
-    if (!p.ok()) return p.status();
-    process = *std::move(p);
+    MP_ASSIGN_OR_RETURN(process, class_entry->create(d));
   } else {
     process = std::make_unique<Process>();
   }
   if (function_entry.has_value()) {
-    absl::StatusOr<std::unique_ptr<Target>> t =
-        function_entry->decode(function_entry->function, d);
-    if (!t.ok()) return t.status();
-    ProcessAccess::TargetOf(*process) = *std::move(t);
+    MP_ASSIGN_OR_RETURN(ProcessAccess::TargetOf(*process),
+                        function_entry->decode(function_entry->function, d));
   }
   if (d.remaining() != 0) {
     return DecodeError(
@@ -474,32 +463,37 @@ absl::string_view StartMethodName(StartMethod method) {
 // ProcessRef
 
 std::string ProcessRef::name() const {
+  if (state_ == nullptr) return "";
   absl::MutexLock lock(&state_->mu);
   return state_->name;
 }
 
 int ProcessRef::pid() const {
+  if (state_ == nullptr) return 0;
   if (state_->kind == Kind::kCurrent) return process_internal::SelfPid();
   absl::MutexLock lock(&state_->mu);
   return state_->pid;
 }
 
 bool ProcessRef::daemon() const {
+  if (state_ == nullptr) return false;
   absl::MutexLock lock(&state_->mu);
   return state_->daemon;
 }
 
 std::string ProcessRef::authkey() const {
+  if (state_ == nullptr) return "";
   absl::MutexLock lock(&state_->mu);
   return state_->authkey;
 }
 
 std::optional<int> ProcessRef::exitcode() const {
-  if (state_->kind != Kind::kChild) return std::nullopt;
+  if (state_ == nullptr || state_->kind != Kind::kChild) return std::nullopt;
   return process_internal::PollChild(*state_);
 }
 
 NativeHandle ProcessRef::sentinel() const {
+  if (state_ == nullptr) return kInvalidHandle;
   switch (state_->kind) {
     case Kind::kChild: {
       std::shared_ptr<ChildProcess> child = process_internal::ChildOf(*state_);
@@ -514,6 +508,7 @@ NativeHandle ProcessRef::sentinel() const {
 }
 
 bool ProcessRef::IsAlive() const {
+  if (state_ == nullptr) return false;
   switch (state_->kind) {
     case Kind::kCurrent:
       return true;
@@ -532,16 +527,16 @@ bool ProcessRef::IsAlive() const {
 }
 
 absl::Status ProcessRef::Join(absl::Duration timeout) const {
+  if (state_ == nullptr) return EmptyObjectError("ProcessRef.Join");
   switch (state_->kind) {
     case Kind::kCurrent:
       return absl::FailedPreconditionError("can only join a child process");
     case Kind::kParent: {
       NativeHandle sentinel = process_internal::ParentSentinel(*state_);
       if (!IsValidHandle(sentinel)) return absl::OkStatus();
-      absl::StatusOr<bool> ended =
-          process_internal::WaitReady(sentinel, timeout);
-      if (!ended.ok()) return ended.status();
-      if (!*ended) {
+      MP_ASSIGN_OR_RETURN(bool ended,
+                          process_internal::WaitReady(sentinel, timeout));
+      if (!ended) {
         return TimeoutError(
             absl::StrCat("timed out joining the parent ", state_->creator_pid));
       }
@@ -557,6 +552,7 @@ absl::Status ProcessRef::Join(absl::Duration timeout) const {
 }
 
 absl::Status ProcessRef::Terminate() const {
+  if (state_ == nullptr) return EmptyObjectError("ProcessRef.Terminate");
   if (state_->kind != Kind::kChild ||
       state_->creator_pid != process_internal::SelfPid()) {
     return absl::FailedPreconditionError("can only terminate a child process");
@@ -567,6 +563,7 @@ absl::Status ProcessRef::Terminate() const {
 }
 
 absl::Status ProcessRef::Kill() const {
+  if (state_ == nullptr) return EmptyObjectError("ProcessRef.Kill");
   if (state_->kind != Kind::kChild ||
       state_->creator_pid != process_internal::SelfPid()) {
     return absl::FailedPreconditionError("can only kill a child process");
@@ -588,9 +585,9 @@ absl::StatusOr<Context> GetContext(absl::string_view method) {
     absl::MutexLock lock(&GlobalMutex());
     return Context(process_internal::DefaultMethod());
   }
-  absl::StatusOr<StartMethod> m = process_internal::ParseStartMethod(method);
-  if (!m.ok()) return m.status();
-  return Context(*m);
+  MP_ASSIGN_OR_RETURN(StartMethod m,
+                      process_internal::ParseStartMethod(method));
+  return Context(m);
 }
 
 absl::Status SetStartMethod(absl::string_view method, bool force) {
@@ -607,9 +604,8 @@ absl::Status SetStartMethod(absl::string_view method, bool force) {
     }
     return absl::OkStatus();
   }
-  absl::StatusOr<StartMethod> m = process_internal::ParseStartMethod(method);
-  if (!m.ok()) return m.status();
-  g.default_method = *m;
+  MP_ASSIGN_OR_RETURN(g.default_method,
+                      process_internal::ParseStartMethod(method));
   return absl::OkStatus();
 }
 
@@ -733,7 +729,7 @@ bool Process::daemon() const {
 }
 
 absl::Status Process::set_daemon(bool daemonic) {
-  if (state_ == nullptr) return process_internal::MovedFrom();
+  if (state_ == nullptr) return EmptyObjectError("Process.set_daemon");
   absl::MutexLock lock(&state_->mu);
   if (state_->started) {
     return absl::FailedPreconditionError("process has already started");
@@ -743,10 +739,9 @@ absl::Status Process::set_daemon(bool daemonic) {
 }
 
 absl::Status Process::set_start_method(StartMethod method) {
-  if (state_ == nullptr) return process_internal::MovedFrom();
-  absl::StatusOr<StartMethod> m =
-      process_internal::ParseStartMethod(StartMethodName(method));
-  if (!m.ok()) return m.status();
+  if (state_ == nullptr) return EmptyObjectError("Process.set_start_method");
+  MP_RETURN_IF_ERROR(
+      process_internal::ParseStartMethod(StartMethodName(method)).status());
   absl::MutexLock lock(&state_->mu);
   if (state_->started) {
     return absl::FailedPreconditionError("process has already started");
@@ -789,7 +784,7 @@ void Process::set_authkey(std::string key) {
 }
 
 absl::Status Process::Start() {
-  if (state_ == nullptr) return process_internal::MovedFrom();
+  if (state_ == nullptr) return EmptyObjectError("Process.Start");
   {
     absl::MutexLock lock(&state_->mu);
     if (state_->closed) return process_internal::ClosedProcess();
@@ -824,8 +819,7 @@ absl::Status Process::Start() {
     name_set = state_->name_set;
   }
   if (!name_set) set_name(DefaultName());
-  absl::Status s = method == StartMethod::kFork ? StartFork() : StartSpawn();
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(method == StartMethod::kFork ? StartFork() : StartSpawn());
   // The parent's copies of the target and its arguments go (Python's `del
   // self._target, self._args`): handles moved into the Process close here.
   target_.reset();
@@ -941,17 +935,16 @@ absl::StatusOr<std::string> Process::EncodeForSpawn(
   e.Write(h);
   if (class_entry.has_value()) class_entry->encode(*this, e);
   if (function_entry.has_value()) function_entry->encode(*target_, e);
-  if (!e.status().ok()) return e.status();
+  MP_RETURN_IF_ERROR(e.status());
   return out;
 }
 
 absl::Status Process::StartSpawn() {
   std::vector<NativeHandle> handles;
-  absl::StatusOr<std::string> payload = EncodeForSpawn(&handles);
-  if (!payload.ok()) return payload.status();
+  MP_ASSIGN_OR_RETURN(std::string payload, EncodeForSpawn(&handles));
   LaunchOptions options;
   options.args = {std::string(process_internal::kSpawnArg)};
-  options.payload = *std::move(payload);
+  options.payload = std::move(payload);
   options.handles = std::move(handles);
   {
     absl::MutexLock lock(&state_->mu);
@@ -985,7 +978,7 @@ void Process::Run() {
 }
 
 absl::Status Process::Join(absl::Duration timeout) {
-  if (state_ == nullptr) return process_internal::MovedFrom();
+  if (state_ == nullptr) return EmptyObjectError("Process.Join");
   {
     absl::MutexLock lock(&state_->mu);
     if (state_->closed) return process_internal::ClosedProcess();
@@ -1013,7 +1006,7 @@ bool Process::IsAlive() const {
 }
 
 absl::Status Process::Terminate() {
-  if (state_ == nullptr) return process_internal::MovedFrom();
+  if (state_ == nullptr) return EmptyObjectError("Process.Terminate");
   {
     absl::MutexLock lock(&state_->mu);
     if (state_->closed) return process_internal::ClosedProcess();
@@ -1026,7 +1019,7 @@ absl::Status Process::Terminate() {
 }
 
 absl::Status Process::Kill() {
-  if (state_ == nullptr) return process_internal::MovedFrom();
+  if (state_ == nullptr) return EmptyObjectError("Process.Kill");
   {
     absl::MutexLock lock(&state_->mu);
     if (state_->closed) return process_internal::ClosedProcess();
@@ -1038,7 +1031,7 @@ absl::Status Process::Kill() {
 }
 
 absl::Status Process::Close() {
-  if (state_ == nullptr) return process_internal::MovedFrom();
+  if (state_ == nullptr) return EmptyObjectError("Process.Close");
   bool started;
   {
     absl::MutexLock lock(&state_->mu);

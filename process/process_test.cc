@@ -787,6 +787,40 @@ TEST(ProcessModuleTest, RunCallsTheTargetInThisProcess) {
   EXPECT_EQ(p.Join().message(), "can only join a started process");
 }
 
+TEST(ProcessModuleTest, AMovedFromProcessIsEmpty) {
+  Process p(DoNothing);
+  EXPECT_TRUE(p.valid());
+  Process q = std::move(p);
+  EXPECT_TRUE(q.valid());
+  EXPECT_FALSE(p.valid());  // NOLINT(bugprone-use-after-move)
+  EXPECT_EQ(p.Start(), EmptyObjectError("Process.Start"));
+  EXPECT_EQ(p.Join(), EmptyObjectError("Process.Join"));
+  EXPECT_EQ(p.Terminate(), EmptyObjectError("Process.Terminate"));
+  EXPECT_EQ(p.Kill(), EmptyObjectError("Process.Kill"));
+  EXPECT_EQ(p.Close(), EmptyObjectError("Process.Close"));
+  EXPECT_EQ(p.set_daemon(true), EmptyObjectError("Process.set_daemon"));
+  EXPECT_EQ(p.set_start_method(StartMethod::kSpawn),
+            EmptyObjectError("Process.set_start_method"));
+  EXPECT_FALSE(p.IsAlive());
+  EXPECT_EQ(p.name(), "");
+  EXPECT_EQ(p.pid(), std::nullopt);
+  EXPECT_EQ(p.exitcode(), std::nullopt);
+}
+
+TEST(ProcessModuleTest, AMovedFromProcessRefIsEmpty) {
+  ProcessRef current = CurrentProcess();
+  EXPECT_TRUE(current.valid());
+  ProcessRef other = std::move(current);
+  EXPECT_TRUE(other.valid());
+  EXPECT_FALSE(current.valid());  // NOLINT(bugprone-use-after-move)
+  EXPECT_EQ(current.Join(), EmptyObjectError("ProcessRef.Join"));
+  EXPECT_EQ(current.Terminate(), EmptyObjectError("ProcessRef.Terminate"));
+  EXPECT_EQ(current.Kill(), EmptyObjectError("ProcessRef.Kill"));
+  EXPECT_FALSE(current.IsAlive());
+  EXPECT_EQ(current.pid(), 0);
+  EXPECT_EQ(current.name(), "");
+}
+
 TEST(ProcessModuleTest, SpawnRefusesWhatItCannotSend) {
   Process unregistered(Unregistered);
   ASSERT_TRUE(unregistered.set_start_method(StartMethod::kSpawn).ok());
