@@ -115,7 +115,10 @@ void* SharedMemory::data() const {
   return impl_ == nullptr ? nullptr : impl_->addr;
 }
 
-void SharedMemory::Close() { impl_.reset(); }
+absl::Status SharedMemory::Close() {
+  impl_.reset();
+  return absl::OkStatus();
+}
 
 absl::Status SharedMemory::Unlink() {
   if (impl_ == nullptr) return ClosedError("SharedMemory is closed");

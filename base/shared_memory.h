@@ -105,7 +105,8 @@ class SharedMemory {
 
   // This copy lets go of the mapping (unmapped once no copy in this process
   // uses it). Python's SharedMemory.close(). Afterwards valid() is false.
-  void Close();
+  // OK, also for a copy already closed; a Status like every Close() in mp.
+  absl::Status Close();
 
   // Removes the segment's name: later Attach() calls fail, the memory lives
   // on while mapped. Python's SharedMemory.unlink(). Fails with

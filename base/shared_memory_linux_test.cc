@@ -80,8 +80,8 @@ TEST(SharedMemoryLinuxTest, ForkedCopyDoesNotRemoveTheCreatorsName) {
   absl::StatusOr<SharedMemory> shm = SharedMemory::CreateNamed(64);
   ASSERT_TRUE(shm.ok());
   absl::StatusOr<ChildProcess> child = ForkChild([&] {
-    shm->Close();  // the child's copy was the last one in the child
-    return 0;
+    // The child's copy was the last one in the child.
+    return shm->Close().ok() ? 0 : 1;
   });
   EXPECT_EQ(ExitCode(child), 0);
   EXPECT_TRUE(SharedMemory::Attach(shm->name()).ok());

@@ -115,7 +115,7 @@ TEST(SharedMemoryTest, CreatorRemovesTheNameWhenItsLastCopyGoes) {
     ASSERT_TRUE(shm.ok());
     name = shm->name();
     SharedMemory copy = *shm;  // copies share the mapping
-    shm->Close();
+    EXPECT_TRUE(shm->Close().ok());
     EXPECT_FALSE(shm->valid());
     ASSERT_TRUE(copy.valid());
     EXPECT_TRUE(SharedMemory::Attach(name).ok());
@@ -127,7 +127,8 @@ TEST(SharedMemoryTest, CreatorRemovesTheNameWhenItsLastCopyGoes) {
 TEST(SharedMemoryTest, ClosedSegmentIsEmptyAndRefusesWork) {
   absl::StatusOr<SharedMemory> shm = SharedMemory::Create(64);
   ASSERT_TRUE(shm.ok());
-  shm->Close();
+  EXPECT_TRUE(shm->Close().ok());
+  EXPECT_TRUE(shm->Close().ok());  // twice is OK
   EXPECT_FALSE(shm->valid());
   EXPECT_EQ(shm->data(), nullptr);
   EXPECT_EQ(shm->size(), 0u);

@@ -12,7 +12,6 @@ namespace mp {
 namespace {
 
 using lock_internal::BarrierState;
-using lock_internal::NotInitialized;
 using lock_internal::SharedState;
 
 void Bump(BarrierState* s) {
@@ -87,7 +86,7 @@ absl::StatusOr<Barrier> Barrier::Create(int parties,
 
 absl::StatusOr<int> Barrier::Wait() {
   State* s = state_.get();
-  if (s == nullptr) return NotInitialized("Barrier");
+  if (s == nullptr) return EmptyObjectError("Barrier.Wait");
   return WaitUntil(
       s->default_timeout_ns < 0
           ? Deadline::Never()
@@ -95,7 +94,7 @@ absl::StatusOr<int> Barrier::Wait() {
 }
 
 absl::StatusOr<int> Barrier::Wait(absl::Duration timeout) {
-  if (state_.get() == nullptr) return NotInitialized("Barrier");
+  if (state_.get() == nullptr) return EmptyObjectError("Barrier.Wait");
   return WaitUntil(Deadline::After(timeout));
 }
 
@@ -153,7 +152,7 @@ absl::StatusOr<int> Barrier::WaitUntil(Deadline deadline) {
 
 absl::Status Barrier::Reset() {
   State* s = state_.get();
-  if (s == nullptr) return NotInitialized("Barrier");
+  if (s == nullptr) return EmptyObjectError("Barrier.Reset");
   return WithLock(s, [s] {
     if (s->count.load() > 0) {
       int32_t state = s->state.load();
@@ -169,7 +168,7 @@ absl::Status Barrier::Reset() {
 
 absl::Status Barrier::Abort() {
   State* s = state_.get();
-  if (s == nullptr) return NotInitialized("Barrier");
+  if (s == nullptr) return EmptyObjectError("Barrier.Abort");
   return WithLock(s, [s] { Break(s); });
 }
 

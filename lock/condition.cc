@@ -10,7 +10,6 @@ namespace mp {
 namespace {
 
 using lock_internal::ConditionState;
-using lock_internal::NotInitialized;
 using lock_internal::SharedState;
 
 constexpr uint32_t kWords = ConditionState::kWindow / 64;
@@ -75,7 +74,7 @@ absl::StatusOr<Condition> Condition::Create() {
 }
 
 absl::StatusOr<Condition> Condition::Create(AnyLock lock) {
-  if (!lock.valid()) return NotInitialized("Condition's lock");
+  if (!lock.valid()) return EmptyObjectError("Condition.Create (its lock)");
   absl::StatusOr<SharedState<ConditionState>> s =
       SharedState<ConditionState>::Create(ConditionState::kMagic);
   if (!s.ok()) return s.status();
@@ -88,7 +87,7 @@ absl::Status Condition::Wait(absl::Duration timeout) {
 
 absl::Status Condition::WaitUntil(Deadline deadline) {
   ConditionState* s = state_.get();
-  if (s == nullptr || !lock_.valid()) return NotInitialized("Condition");
+  if (s == nullptr || !lock_.valid()) return EmptyObjectError("Condition.Wait");
   if (!lock_.held_by_me()) {
     return absl::FailedPreconditionError(
         "must acquire() condition before using wait()");
@@ -137,7 +136,8 @@ absl::Status Condition::NotifyAll() { return NotifyUpTo(UINT32_MAX); }
 
 absl::Status Condition::NotifyUpTo(uint32_t n) {
   ConditionState* s = state_.get();
-  if (s == nullptr || !lock_.valid()) return NotInitialized("Condition");
+  if (s == nullptr || !lock_.valid())
+    return EmptyObjectError("Condition.Notify");
   if (!lock_.held_by_me()) return LockNotOwned();
   uint32_t sig = s->signalled.value().load();
   const uint32_t end = s->next_ticket;

@@ -7,7 +7,6 @@
 namespace mp {
 
 using lock_internal::EventState;
-using lock_internal::NotInitialized;
 using lock_internal::SharedState;
 
 absl::StatusOr<Event> Event::Create() {
@@ -19,14 +18,14 @@ absl::StatusOr<Event> Event::Create() {
 
 absl::Status Event::Set() {
   EventState* s = state_.get();
-  if (s == nullptr) return NotInitialized("Event");
+  if (s == nullptr) return EmptyObjectError("Event.Set");
   s->flag.value().store(1);
   return s->flag.WakeAll();
 }
 
 absl::Status Event::Clear() {
   EventState* s = state_.get();
-  if (s == nullptr) return NotInitialized("Event");
+  if (s == nullptr) return EmptyObjectError("Event.Clear");
   s->flag.value().store(0);
   return absl::OkStatus();
 }
@@ -38,7 +37,7 @@ bool Event::is_set() const {
 
 absl::Status Event::Wait(absl::Duration timeout) const {
   EventState* s = state_.get();
-  if (s == nullptr) return NotInitialized("Event");
+  if (s == nullptr) return EmptyObjectError("Event.Wait");
   Deadline deadline = Deadline::After(timeout);
   while (s->flag.value().load() == 0) {
     absl::Status w = s->flag.Wait(0, deadline);

@@ -9,11 +9,6 @@
 namespace mp {
 namespace lock_internal {
 
-absl::Status NotInitialized(absl::string_view what) {
-  return absl::FailedPreconditionError(
-      absl::StrCat(what, " is empty (default-constructed or moved from)"));
-}
-
 absl::Status LockHandle::Reenter(LockState* s) {
   if (s->count == UINT32_MAX) {
     return absl::OutOfRangeError("RLock: recursion too deep");
@@ -37,7 +32,7 @@ bool LockHandle::locked() const {
 
 absl::StatusOr<uint32_t> LockHandle::ReleaseAll() const {
   LockState* s = state();
-  if (s == nullptr) return NotInitialized("lock");
+  if (s == nullptr) return EmptyObjectError("lock.ReleaseAll");
   if (!s->mutex.HeldByMe()) {
     return absl::FailedPreconditionError("lock is not owned");
   }
@@ -50,7 +45,7 @@ absl::StatusOr<uint32_t> LockHandle::ReleaseAll() const {
 
 absl::Status LockHandle::ReleaseKeepingOwnerDied() const {
   LockState* s = state();
-  if (s == nullptr) return NotInitialized("lock");
+  if (s == nullptr) return EmptyObjectError("lock.ReleaseKeepingOwnerDied");
   if (s->recursive()) {
     if (!s->mutex.HeldByMe()) return NotOwned();
     if (--s->count > 0) return absl::OkStatus();
@@ -60,7 +55,7 @@ absl::Status LockHandle::ReleaseKeepingOwnerDied() const {
 
 absl::Status LockHandle::Restore(uint32_t levels) const {
   LockState* s = state();
-  if (s == nullptr) return NotInitialized("lock");
+  if (s == nullptr) return EmptyObjectError("lock.Restore");
   absl::Status st = s->mutex.Lock(Deadline::Never());
   if (Acquired(st) && s->recursive()) s->count = levels;
   return st;

@@ -80,8 +80,6 @@ struct LockState {
   void ForgetInThisProcess() { mutex.ForgetInThisProcess(); }
 };
 
-absl::Status NotInitialized(absl::string_view what);
-
 // What Lock, RLock and AnyLock share: the handle and the two behaviours.
 class LockHandle {
  public:
@@ -92,7 +90,7 @@ class LockHandle {
   // Inline: the uncontended path is a call to RobustMutex and no more.
   absl::Status Acquire(absl::Duration timeout) const {
     LockState* s = state();
-    if (s == nullptr) return NotInitialized("lock");
+    if (s == nullptr) return EmptyObjectError("lock.Acquire");
     Deadline deadline = timeout == absl::InfiniteDuration()
                             ? Deadline::Never()
                             : Deadline::After(timeout);
@@ -104,7 +102,7 @@ class LockHandle {
   }
   absl::Status Release() const {
     LockState* s = state();
-    if (s == nullptr) return NotInitialized("lock");
+    if (s == nullptr) return EmptyObjectError("lock.Release");
     if (!s->recursive()) return s->mutex.Release();
     if (!s->mutex.HeldByMe()) return NotOwned();
     if (--s->count > 0) return absl::OkStatus();
@@ -152,7 +150,7 @@ class Lock {
       absl::Duration timeout = absl::InfiniteDuration()) {
     lock_internal::LockState* s = handle_.state();
     if (ABSL_PREDICT_FALSE(s == nullptr)) {
-      return lock_internal::NotInitialized("lock");
+      return EmptyObjectError("Lock.Acquire");
     }
     return s->mutex.Lock(timeout == absl::InfiniteDuration()
                              ? Deadline::Never()
@@ -165,7 +163,7 @@ class Lock {
   ABSL_ATTRIBUTE_ALWAYS_INLINE absl::Status Release() {
     lock_internal::LockState* s = handle_.state();
     if (ABSL_PREDICT_FALSE(s == nullptr)) {
-      return lock_internal::NotInitialized("lock");
+      return EmptyObjectError("Lock.Release");
     }
     return s->mutex.Release();
   }

@@ -11,7 +11,7 @@ namespace lock_internal {
 
 absl::Status SemaphoreHandle::Acquire(absl::Duration timeout) const {
   SemaphoreState* s = state_.get();
-  if (s == nullptr) return NotInitialized("semaphore");
+  if (s == nullptr) return EmptyObjectError("semaphore.Acquire");
   Deadline deadline = Deadline::After(timeout);
   std::atomic<uint32_t>& count = s->count.value();
   for (;;) {
@@ -28,7 +28,7 @@ absl::Status SemaphoreHandle::Acquire(absl::Duration timeout) const {
 
 absl::Status SemaphoreHandle::Release() const {
   SemaphoreState* s = state_.get();
-  if (s == nullptr) return NotInitialized("semaphore");
+  if (s == nullptr) return EmptyObjectError("semaphore.Release");
   std::atomic<uint32_t>& count = s->count.value();
   uint32_t c = count.load();
   do {

@@ -73,7 +73,7 @@ MP_REGISTER(SetEvent);
 int NotifyWhenReady(Condition cond, RawValue<int> ready) {
   LockGuard guard(cond);
   if (!guard.status().ok()) return 2;
-  ready.Set(1);
+  if (!ready.Set(1).ok()) return 4;
   return cond.NotifyAll().ok() ? 0 : 3;
 }
 MP_REGISTER(NotifyWhenReady);
@@ -179,11 +179,11 @@ TEST_P(ProcessArgsTest, LockAndRLockSerialiseProcesses) {
   ASSERT_TRUE(lock.ok() && rlock.ok() && counter.ok());
   for (int i = 0; i < 2; ++i) Start(IncrementUnderLock, *lock, *counter, 2000);
   JoinAll();
-  EXPECT_EQ(counter->Get(), 4000);
+  EXPECT_EQ(*counter->Get(), 4000);
   for (int i = 0; i < 2; ++i)
     Start(IncrementUnderRLock, *rlock, *counter, 2000);
   JoinAll();
-  EXPECT_EQ(counter->Get(), 8000);
+  EXPECT_EQ(*counter->Get(), 8000);
 }
 
 TEST_P(ProcessArgsTest, ValueIncrementsAreExact) {
@@ -211,7 +211,7 @@ TEST_P(ProcessArgsTest, SemaphoresEventConditionBarrier) {
     LockGuard guard(*cond);
     Start(NotifyWhenReady, *cond, *ready);
     EXPECT_TRUE(
-        cond->WaitFor([&] { return ready->Get() == 1; }, absl::Seconds(60))
+        cond->WaitFor([&] { return *ready->Get() == 1; }, absl::Seconds(60))
             .ok());
   }
   Start(PassBarrier, *barrier, 20);

@@ -105,7 +105,7 @@ class Block {
   // next explicit acquirer. Inline: Update() is a hot path.
   template <typename F>
   absl::Status WithLock(F&& f) const {
-    if (!state_.valid()) return lock_internal::NotInitialized("Value");
+    if (!state_.valid()) return EmptyObjectError("Value");
     if (!lock_.valid()) {
       f();
       return absl::OkStatus();
@@ -211,7 +211,7 @@ class Value
   }
   // A value holding `initial`, guarded by `lock` (a Lock or an RLock).
   static absl::StatusOr<Value> Create(const T& initial, AnyLock lock) {
-    if (!lock.valid()) return lock_internal::NotInitialized("Value's lock");
+    if (!lock.valid()) return EmptyObjectError("Value.Create (its lock)");
     return Base::Make(1, {&initial, 1}, value_internal::Locking::kGiven,
                       std::move(lock));
   }
@@ -271,14 +271,17 @@ class RawValue : public value_internal::TypedBlock<
   }
 
   // No lock: a concurrent writer can tear a T wider than one atomic store.
-  // An empty RawValue reads as T{} and ignores writes.
-  T Get() const {
-    T out{};
-    if (valid()) std::memcpy(&out, ptr(), sizeof(T));
+  // An empty RawValue fails (mp::EmptyObjectError) and writes nothing.
+  absl::StatusOr<T> Get() const {
+    if (!valid()) return EmptyObjectError("RawValue.Get");
+    T out;
+    std::memcpy(&out, ptr(), sizeof(T));
     return out;
   }
-  void Set(const T& value) {
-    if (valid()) std::memcpy(ptr(), &value, sizeof(T));
+  absl::Status Set(const T& value) {
+    if (!valid()) return EmptyObjectError("RawValue.Set");
+    std::memcpy(ptr(), &value, sizeof(T));
+    return absl::OkStatus();
   }
   T* get_obj() const { return ptr(); }
 };
@@ -313,13 +316,13 @@ class Array
     return Create(absl::Span<const T>(values.begin(), values.size()));
   }
   static absl::StatusOr<Array> Create(size_t length, AnyLock lock) {
-    if (!lock.valid()) return lock_internal::NotInitialized("Array's lock");
+    if (!lock.valid()) return EmptyObjectError("Array.Create (its lock)");
     return Base::Make(length, {}, value_internal::Locking::kGiven,
                       std::move(lock));
   }
   static absl::StatusOr<Array> Create(absl::Span<const T> values,
                                       AnyLock lock) {
-    if (!lock.valid()) return lock_internal::NotInitialized("Array's lock");
+    if (!lock.valid()) return EmptyObjectError("Array.Create (its lock)");
     return Base::Make(values.size(), values, value_internal::Locking::kGiven,
                       std::move(lock));
   }
@@ -329,7 +332,7 @@ class Array
 
   // Element `i`, under the lock; kOutOfRange past the end.
   absl::StatusOr<T> Get(size_t i) const {
-    if (!valid()) return lock_internal::NotInitialized("Array");
+    if (!valid()) return EmptyObjectError("Array.Get");
     if (i >= size()) return value_internal::OutOfRange(i, size());
     T out;
     absl::Status s =
@@ -338,7 +341,7 @@ class Array
     return out;
   }
   absl::Status Set(size_t i, const T& value) {
-    if (!valid()) return lock_internal::NotInitialized("Array");
+    if (!valid()) return EmptyObjectError("Array.Set");
     if (i >= size()) return value_internal::OutOfRange(i, size());
     return block_.WithLock([&] { std::memcpy(ptr() + i, &value, sizeof(T)); });
   }
@@ -346,7 +349,7 @@ class Array
   // Python's a[start:stop]: both clamped to the length, empty if
   // start >= stop.
   absl::StatusOr<std::vector<T>> GetSlice(size_t start, size_t stop) const {
-    if (!valid()) return lock_internal::NotInitialized("Array");
+    if (!valid()) return EmptyObjectError("Array.GetSlice");
     stop = stop < size() ? stop : size();
     start = start < stop ? start : stop;
     std::vector<T> out(stop - start);
@@ -360,7 +363,7 @@ class Array
   // Python's a[start:start + len(values)] = values: the slice must lie
   // within the array (kOutOfRange otherwise; nothing is written).
   absl::Status SetSlice(size_t start, absl::Span<const T> values) {
-    if (!valid()) return lock_internal::NotInitialized("Array");
+    if (!valid()) return EmptyObjectError("Array.SetSlice");
     if (start > size() || values.size() > size() - start) {
       return value_internal::OutOfRange(start + values.size(), size() + 1);
     }
@@ -374,7 +377,7 @@ class Array
   // Runs `f(absl::Span<T>)` on the whole array under the lock.
   template <typename F>
   absl::Status Update(F f) {
-    if (!valid()) return lock_internal::NotInitialized("Array");
+    if (!valid()) return EmptyObjectError("Array.Update");
     return block_.WithLock([&] { f(absl::Span<T>(ptr(), size())); });
   }
 
@@ -412,14 +415,14 @@ class RawArray : public value_internal::TypedBlock<
   size_t size() const { return block_.length(); }
   // No lock. kOutOfRange past the end.
   absl::StatusOr<T> Get(size_t i) const {
-    if (!valid()) return lock_internal::NotInitialized("RawArray");
+    if (!valid()) return EmptyObjectError("RawArray.Get");
     if (i >= size()) return value_internal::OutOfRange(i, size());
     T out;
     std::memcpy(&out, ptr() + i, sizeof(T));
     return out;
   }
   absl::Status Set(size_t i, const T& value) {
-    if (!valid()) return lock_internal::NotInitialized("RawArray");
+    if (!valid()) return EmptyObjectError("RawArray.Set");
     if (i >= size()) return value_internal::OutOfRange(i, size());
     std::memcpy(ptr() + i, &value, sizeof(T));
     return absl::OkStatus();

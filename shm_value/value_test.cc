@@ -166,11 +166,13 @@ TEST(ValueTest, SmallValueSharesItsOwnLocksCacheLine) {
 TEST(ValueTest, RawValueHasNoLock) {
   auto v = RawValue<double>::Create(1.5);
   ASSERT_TRUE(v.ok());
-  EXPECT_EQ(v->Get(), 1.5);
-  v->Set(-2.0);
+  EXPECT_EQ(*v->Get(), 1.5);
+  EXPECT_TRUE(v->Set(-2.0).ok());
   EXPECT_EQ(*v->get_obj(), -2.0);
   RawValue<double> empty;
-  EXPECT_EQ(empty.Get(), 0.0);
+  EXPECT_FALSE(empty.valid());
+  EXPECT_EQ(empty.Get().status(), EmptyObjectError("RawValue.Get"));
+  EXPECT_EQ(empty.Set(1.0), EmptyObjectError("RawValue.Set"));
 }
 
 TEST(ValueTest, ThreadsIncrementExactly) {
