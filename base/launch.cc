@@ -17,10 +17,10 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
-#include "base/launch_internal.h"
+#include "base/internal/launch.h"
 
 namespace mp {
-namespace launch_internal {
+namespace base_internal {
 namespace {
 
 std::string FormatHandle(const std::optional<uint64_t>& h) {
@@ -96,11 +96,11 @@ absl::Status CheckArgs(const std::vector<std::string>& args) {
   return absl::OkStatus();
 }
 
-}  // namespace launch_internal
+}  // namespace base_internal
 
 bool IsLaunchedChild(int argc, const char* const* argv) {
   return argc >= 2 && argv[1] != nullptr &&
-         absl::StartsWith(argv[1], launch_internal::kFlag);
+         absl::StartsWith(argv[1], base_internal::kFlag);
 }
 
 absl::StatusOr<LaunchInfo> TakeLaunchInfo(int argc, const char* const* argv) {
@@ -108,13 +108,13 @@ absl::StatusOr<LaunchInfo> TakeLaunchInfo(int argc, const char* const* argv) {
     return absl::InvalidArgumentError(
         "TakeLaunchInfo: this process was not started by LaunchSelf");
   }
-  absl::StatusOr<launch_internal::Marker> marker = launch_internal::ParseMarker(
-      absl::string_view(argv[1]).substr(launch_internal::kFlag.size()));
+  absl::StatusOr<base_internal::Marker> marker = base_internal::ParseMarker(
+      absl::string_view(argv[1]).substr(base_internal::kFlag.size()));
   if (!marker.ok()) return marker.status();
   LaunchInfo info;
   info.parent_pid = static_cast<int>(marker->parent_pid);
   for (int i = 2; i < argc; ++i) info.args.emplace_back(argv[i]);
-  absl::Status s = launch_internal::AdoptInherited(*marker, &info);
+  absl::Status s = base_internal::AdoptInherited(*marker, &info);
   if (!s.ok()) return s;
   return info;
 }

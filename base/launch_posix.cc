@@ -29,8 +29,8 @@
 #include "absl/time/time.h"
 #include "base/deadline.h"
 #include "base/handle.h"
+#include "base/internal/launch.h"
 #include "base/launch.h"
-#include "base/launch_internal.h"
 #include "base/os_error.h"
 #include "base/status.h"
 
@@ -253,7 +253,7 @@ absl::Status ChildProcess::Terminate() { return Signal(state_.get(), SIGTERM); }
 absl::Status ChildProcess::Kill() { return Signal(state_.get(), SIGKILL); }
 
 absl::StatusOr<ChildProcess> LaunchSelf(const LaunchOptions& options) {
-  absl::Status s = launch_internal::CheckArgs(options.args);
+  absl::Status s = base_internal::CheckArgs(options.args);
   if (!s.ok()) return s;
   for (NativeHandle h : options.handles) {
     if (fcntl(h, F_GETFD) < 0) {
@@ -263,7 +263,7 @@ absl::StatusOr<ChildProcess> LaunchSelf(const LaunchOptions& options) {
   }
   OwnedHandle payload;
   std::vector<int> sources;
-  launch_internal::Marker marker;
+  base_internal::Marker marker;
   marker.parent_pid = getpid();
   marker.kill_with_parent = options.kill_with_parent;
   if (!options.payload.empty()) {
@@ -281,7 +281,7 @@ absl::StatusOr<ChildProcess> LaunchSelf(const LaunchOptions& options) {
   std::vector<std::string> args;
   args.reserve(options.args.size() + 2);
   args.push_back(SelfPath());
-  args.push_back(launch_internal::FormatMarker(marker));
+  args.push_back(base_internal::FormatMarker(marker));
   args.insert(args.end(), options.args.begin(), options.args.end());
   std::vector<char*> argv;
   argv.reserve(args.size() + 1);
@@ -308,7 +308,7 @@ absl::StatusOr<ChildProcess> LaunchSelf(const LaunchOptions& options) {
       std::make_unique<ChildProcess::State>(pid, *std::move(pidfd)));
 }
 
-namespace launch_internal {
+namespace base_internal {
 
 absl::Status AdoptInherited(const Marker& marker, LaunchInfo* info) {
   if (marker.kill_with_parent) {
@@ -351,5 +351,5 @@ absl::Status AdoptInherited(const Marker& marker, LaunchInfo* info) {
   return absl::OkStatus();
 }
 
-}  // namespace launch_internal
+}  // namespace base_internal
 }  // namespace mp

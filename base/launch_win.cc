@@ -16,8 +16,8 @@
 #include "absl/time/time.h"
 #include "base/deadline.h"
 #include "base/handle.h"
+#include "base/internal/launch.h"
 #include "base/launch.h"
-#include "base/launch_internal.h"
 #include "base/os_error.h"
 #include "base/status.h"
 
@@ -103,7 +103,7 @@ void AppendQuoted(const std::wstring& arg, std::wstring* out) {
   out->push_back(L'"');
 }
 
-// Arguments are ASCII (launch_internal::CheckArgs), so widening is exact.
+// Arguments are ASCII (base_internal::CheckArgs), so widening is exact.
 std::wstring Widen(const std::string& s) {
   return std::wstring(s.begin(), s.end());
 }
@@ -260,7 +260,7 @@ absl::Status ChildProcess::Terminate() { return End(state_.get(), kSigTerm); }
 absl::Status ChildProcess::Kill() { return End(state_.get(), kSigKill); }
 
 absl::StatusOr<ChildProcess> LaunchSelf(const LaunchOptions& options) {
-  absl::Status s = launch_internal::CheckArgs(options.args);
+  absl::Status s = base_internal::CheckArgs(options.args);
   if (!s.ok()) return s;
   for (NativeHandle h : options.handles) {
     DWORD flags;
@@ -281,7 +281,7 @@ absl::StatusOr<ChildProcess> LaunchSelf(const LaunchOptions& options) {
     copies.push_back(*std::move(h));
     return absl::OkStatus();
   };
-  launch_internal::Marker marker;
+  base_internal::Marker marker;
   marker.parent_pid = GetCurrentProcessId();
   marker.kill_with_parent = options.kill_with_parent;
   s = add(InheritableCopy(GetCurrentProcess(),
@@ -326,7 +326,7 @@ absl::StatusOr<ChildProcess> LaunchSelf(const LaunchOptions& options) {
 
   std::wstring command_line;
   AppendQuoted(*exe, &command_line);
-  AppendQuoted(Widen(launch_internal::FormatMarker(marker)), &command_line);
+  AppendQuoted(Widen(base_internal::FormatMarker(marker)), &command_line);
   for (const std::string& arg : options.args) {
     AppendQuoted(Widen(arg), &command_line);
   }
@@ -375,7 +375,7 @@ absl::StatusOr<ChildProcess> LaunchSelf(const LaunchOptions& options) {
       pi.dwProcessId, std::move(process)));
 }
 
-namespace launch_internal {
+namespace base_internal {
 
 absl::Status AdoptInherited(const Marker& marker, LaunchInfo* info) {
   std::vector<uint64_t> all = marker.handles;
@@ -413,5 +413,5 @@ absl::Status AdoptInherited(const Marker& marker, LaunchInfo* info) {
   return absl::OkStatus();
 }
 
-}  // namespace launch_internal
+}  // namespace base_internal
 }  // namespace mp

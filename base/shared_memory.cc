@@ -54,8 +54,8 @@ const std::string& EmptyName() {
 absl::StatusOr<SharedMemory> SharedMemory::Create(size_t size) {
   absl::Status s = CheckSize(size);
   if (!s.ok()) return s;
-  absl::StatusOr<shm_internal::ImplPtr> impl =
-      shm_internal::CreateAnonymous(size);
+  absl::StatusOr<base_internal::ImplPtr> impl =
+      base_internal::CreateAnonymous(size);
   if (!impl.ok()) return impl.status();
   return SharedMemory(*std::move(impl));
 }
@@ -66,14 +66,14 @@ absl::StatusOr<SharedMemory> SharedMemory::CreateNamed(size_t size,
   if (!s.ok()) return s;
   std::string chosen(name);
   if (chosen.empty()) {
-    absl::StatusOr<uint64_t> id = shm_internal::RandomId();
+    absl::StatusOr<uint64_t> id = base_internal::RandomId();
     if (!id.ok()) return id.status();
     chosen = absl::StrFormat("mp_%016x", *id);
   }
   s = CheckName(chosen);
   if (!s.ok()) return s;
-  absl::StatusOr<shm_internal::ImplPtr> impl =
-      shm_internal::CreateNamed(size, chosen);
+  absl::StatusOr<base_internal::ImplPtr> impl =
+      base_internal::CreateNamed(size, chosen);
   if (!impl.ok()) return impl.status();
   return SharedMemory(*std::move(impl));
 }
@@ -81,8 +81,8 @@ absl::StatusOr<SharedMemory> SharedMemory::CreateNamed(size_t size,
 absl::StatusOr<SharedMemory> SharedMemory::Attach(absl::string_view name) {
   absl::Status s = CheckName(name);
   if (!s.ok()) return s;
-  absl::StatusOr<shm_internal::ImplPtr> impl =
-      shm_internal::AttachNamed(std::string(name));
+  absl::StatusOr<base_internal::ImplPtr> impl =
+      base_internal::AttachNamed(std::string(name));
   if (!impl.ok()) return impl.status();
   return SharedMemory(*std::move(impl));
 }
@@ -94,8 +94,8 @@ absl::StatusOr<SharedMemory> SharedMemory::FromHandle(OwnedHandle handle,
   if (!handle.valid()) {
     return absl::InvalidArgumentError("SharedMemory: invalid handle");
   }
-  absl::StatusOr<shm_internal::ImplPtr> impl =
-      shm_internal::MapHandle(std::move(handle), size, "");
+  absl::StatusOr<base_internal::ImplPtr> impl =
+      base_internal::MapHandle(std::move(handle), size, "");
   if (!impl.ok()) return impl.status();
   return SharedMemory(*std::move(impl));
 }
@@ -130,7 +130,7 @@ absl::Status SharedMemory::Unlink() {
     return absl::NotFoundError(absl::StrCat(
         "SharedMemory.Unlink: '", impl_->name, "' was already unlinked"));
   }
-  return shm_internal::UnlinkName(impl_->name);
+  return base_internal::UnlinkName(impl_->name);
 }
 
 void MpEncode(Encoder& e, const SharedMemory& shm) {
@@ -155,7 +155,7 @@ absl::Status MpDecode(Decoder& d, SharedMemory& shm) {
   if (!name.empty() && !CheckName(name).ok()) {
     return DecodeError("SharedMemory: bad name");
   }
-  absl::StatusOr<shm_internal::ImplPtr> impl = shm_internal::MapHandle(
+  absl::StatusOr<base_internal::ImplPtr> impl = base_internal::MapHandle(
       *std::move(handle), static_cast<size_t>(size), std::move(name));
   if (!impl.ok()) {
     // A segment smaller than the message claims is bad input; anything else

@@ -21,8 +21,8 @@ namespace {
 std::string PosixName(const std::string& name) { return "/" + name; }
 
 // Maps `size` bytes of `handle` into a new Impl.
-absl::StatusOr<shm_internal::ImplPtr> Map(OwnedHandle handle, size_t size,
-                                          std::string name) {
+absl::StatusOr<base_internal::ImplPtr> Map(OwnedHandle handle, size_t size,
+                                           std::string name) {
   void* addr =
       mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, handle.get(), 0);
   if (addr == MAP_FAILED) return LastOsError("SharedMemory: mmap");
@@ -43,7 +43,7 @@ SharedMemory::Impl::~Impl() {
   }
 }
 
-namespace shm_internal {
+namespace base_internal {
 
 absl::StatusOr<ImplPtr> CreateAnonymous(size_t size) {
   int fd = memfd_create("mp-shm", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -137,5 +137,5 @@ absl::StatusOr<uint64_t> RandomId() {
   }
 }
 
-}  // namespace shm_internal
+}  // namespace base_internal
 }  // namespace mp

@@ -23,8 +23,8 @@ std::wstring KernelName(const std::string& name) {
 
 // Maps the whole section behind `handle` and checks it has `min_size` bytes;
 // the Impl covers `size` of them (0: the whole section, rounded to pages).
-absl::StatusOr<shm_internal::ImplPtr> Map(OwnedHandle handle, size_t min_size,
-                                          size_t size, std::string name) {
+absl::StatusOr<base_internal::ImplPtr> Map(OwnedHandle handle, size_t min_size,
+                                           size_t size, std::string name) {
   void* addr = MapViewOfFile(handle.get(), FILE_MAP_ALL_ACCESS, 0, 0, 0);
   if (addr == nullptr) return LastOsError("SharedMemory: MapViewOfFile");
   MEMORY_BASIC_INFORMATION info;
@@ -93,7 +93,7 @@ SharedMemory::Impl::~Impl() {
   if (addr != nullptr) UnmapViewOfFile(addr);
 }
 
-namespace shm_internal {
+namespace base_internal {
 
 absl::StatusOr<ImplPtr> CreateAnonymous(size_t size) {
   absl::StatusOr<OwnedHandle> h = NewSection(size, nullptr, nullptr);
@@ -155,5 +155,5 @@ absl::StatusOr<uint64_t> RandomId() {
   return id;
 }
 
-}  // namespace shm_internal
+}  // namespace base_internal
 }  // namespace mp

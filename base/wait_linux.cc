@@ -14,7 +14,7 @@
 #include "base/wait.h"
 
 namespace mp {
-namespace wait_internal {
+namespace base_internal {
 
 long FutexWait(std::atomic<uint32_t>* word, uint32_t expected,
                Deadline deadline) {
@@ -38,12 +38,12 @@ long FutexWake(std::atomic<uint32_t>* word, int count) {
                  count, nullptr, nullptr, 0);
 }
 
-}  // namespace wait_internal
+}  // namespace base_internal
 
 namespace {
 
 absl::Status WakeUpTo(std::atomic<uint32_t>* word, int count) {
-  if (wait_internal::FutexWake(word, count) < 0) {
+  if (base_internal::FutexWake(word, count) < 0) {
     return LastOsError("futex(FUTEX_WAKE)");
   }
   return absl::OkStatus();
@@ -58,7 +58,7 @@ absl::Status WaitWord::Wait(uint32_t expected, Deadline deadline) {
   // changes the word and then sees no waiter cannot have been missed, since
   // both sides use sequentially consistent operations.
   waiters_.fetch_add(1);
-  long rc = wait_internal::FutexWait(&value_, expected, deadline);
+  long rc = base_internal::FutexWait(&value_, expected, deadline);
   int err = errno;
   waiters_.fetch_sub(1);
   if (rc == 0) return absl::OkStatus();

@@ -125,7 +125,7 @@ uint64_t NewId() {
 
 }  // namespace
 
-namespace wait_internal {
+namespace base_internal {
 
 uint64_t SharedObjectId(std::atomic<uint64_t>& id) {
   uint64_t current = id.load();
@@ -136,12 +136,12 @@ uint64_t SharedObjectId(std::atomic<uint64_t>& id) {
   return id.compare_exchange_strong(current, fresh) ? fresh : current;
 }
 
-}  // namespace wait_internal
+}  // namespace base_internal
 
 absl::Status WaitWord::Wait(uint32_t expected, Deadline deadline) {
   if (value_.load() != expected) return absl::OkStatus();
   if (deadline.Expired()) return TimeoutError();
-  const uint64_t id = wait_internal::SharedObjectId(id_);
+  const uint64_t id = base_internal::SharedObjectId(id_);
   uint64_t ticket;
   HANDLE event;
   {

@@ -35,7 +35,7 @@ struct SharedMemory::Impl {
   std::atomic<bool> unlinked{false};
 };
 
-namespace shm_internal {
+namespace base_internal {
 
 using ImplPtr = std::shared_ptr<SharedMemory::Impl>;
 
@@ -51,7 +51,7 @@ absl::Status UnlinkName(const std::string& name);
 // 64 random bits from the system's CSPRNG.
 absl::StatusOr<uint64_t> RandomId();
 
-}  // namespace shm_internal
+}  // namespace base_internal
 }  // namespace mp
 
 #endif  // MP_BASE_INTERNAL_SHARED_MEMORY_IMPL_H_

@@ -11,7 +11,7 @@
 #include "base/deadline.h"
 
 namespace mp {
-namespace wait_internal {
+namespace base_internal {
 #ifdef _WIN32
 // The id that names a shared word's kernel objects, kept in `id`: the first
 // caller, in whichever process, stores a random one (from the system's
@@ -27,7 +27,7 @@ long FutexWait(std::atomic<uint32_t>* word, uint32_t expected,
 // Wakes up to `count` sleepers on `word`; the system call's result.
 long FutexWake(std::atomic<uint32_t>* word, int count);
 #endif
-}  // namespace wait_internal
+}  // namespace base_internal
 }  // namespace mp
 
 #endif  // MP_BASE_INTERNAL_WAIT_OS_H_

@@ -72,11 +72,11 @@ uint32_t TokenTid(uint64_t token) { return static_cast<uint32_t>(token >> 32); }
 
 void ForgetThreadStateAfterFork() { tls_state.tid = 0; }
 
-// wait_internal's futex calls are shared ones: the word is in MAP_SHARED
+// base_internal's futex calls are shared ones: the word is in MAP_SHARED
 // memory, and the kernel's owner-death wake-up is a shared wake.
 void FutexWakeOne(std::atomic<uint32_t>* word) {
   // Can only fail for a bad address, which the word is not.
-  wait_internal::FutexWake(word, 1);
+  base_internal::FutexWake(word, 1);
 }
 
 void ClearPending() {
@@ -207,7 +207,7 @@ absl::Status RobustMutex::LockSlow(uint32_t seen, Deadline deadline) {
     // The kernel wakes the sleepers when a protected holder dies; an
     // unprotected one they watch themselves.
     const bool watch = !HoldProtected(holder);
-    if (wait_internal::FutexWait(
+    if (base_internal::FutexWait(
             &word_, w,
             watch ? Earlier(deadline, Deadline::After(kWatchInterval))
                   : deadline) != 0) {

@@ -69,7 +69,7 @@ ObjectCache& Cache() {
 }
 
 absl::StatusOr<HANDLE> SleepersFor(std::atomic<uint64_t>& id) {
-  return Cache().Get(wait_internal::SharedObjectId(id));
+  return Cache().Get(base_internal::SharedObjectId(id));
 }
 
 // 32 bits of a thread's creation time: with its id, tells the thread from

@@ -1,6 +1,6 @@
 // The launcher's private parts shared by launch.cc and the platform files.
-#ifndef MP_BASE_LAUNCH_INTERNAL_H_
-#define MP_BASE_LAUNCH_INTERNAL_H_
+#ifndef MP_BASE_INTERNAL_LAUNCH_H_
+#define MP_BASE_INTERNAL_LAUNCH_H_
 
 #include <cstdint>
 #include <optional>
@@ -13,7 +13,7 @@
 #include "base/launch.h"
 
 namespace mp {
-namespace launch_internal {
+namespace base_internal {
 
 // argv[1] of a launched child starts with this.
 inline constexpr absl::string_view kFlag = "--mp-launch=";
@@ -41,7 +41,7 @@ absl::Status CheckArgs(const std::vector<std::string>& args);
 // into owned handles, reads the payload, arranges kill_with_parent.
 absl::Status AdoptInherited(const Marker& marker, LaunchInfo* info);
 
-}  // namespace launch_internal
+}  // namespace base_internal
 }  // namespace mp
 
-#endif  // MP_BASE_LAUNCH_INTERNAL_H_
+#endif  // MP_BASE_INTERNAL_LAUNCH_H_
