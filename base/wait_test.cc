@@ -13,6 +13,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "base/deadline.h"
+#include "base/internal/test_child.h"
 #include "base/launch.h"
 #include "base/status.h"
 #include "gtest/gtest.h"
@@ -26,6 +27,8 @@
 
 namespace mp {
 namespace {
+
+using test_util::ExitCode;
 
 // What the tests share with their child processes: one page of shared
 // memory laid out as below.
@@ -143,21 +146,6 @@ class SharedPage {
 bool MaybeRunChild(int, char**, int*) { return false; }
 
 #endif
-
-// The child's exit code; a child that did not start or could not be waited
-// for is a failure.
-int Reap(absl::StatusOr<ChildProcess> child) {
-  if (!child.ok()) {
-    ADD_FAILURE() << child.status();
-    return -1000;
-  }
-  absl::StatusOr<int> code = child->Wait();
-  if (!code.ok()) {
-    ADD_FAILURE() << code.status();
-    return -1001;
-  }
-  return *code;
-}
 
 // Spins (yielding) until `n` threads are inside Wait() on `word`; a minute
 // is a failure, not a hang.
@@ -312,7 +300,7 @@ TEST(WaitWordTest, WokenAcrossProcesses) {
   AwaitWaiters(page.get()->word, 1);
   page.get()->word.value().store(1);
   ASSERT_TRUE(page.get()->word.Wake(1).ok());
-  EXPECT_EQ(Reap(std::move(child)), 0);
+  EXPECT_EQ(ExitCode(child), 0);
   EXPECT_EQ(page.get()->word.num_waiters(), 0u);
 }
 
@@ -322,12 +310,12 @@ TEST(WaitWordTest, WakeAllWakesEveryProcess) {
   uint32_t started = 0;
   for (int i = 0; i < 3; ++i) {
     children.push_back(page.StartChild("wait"));
-    if (children.back().ok()) ++started;  // Reap() reports the others
+    if (children.back().ok()) ++started;  // ExitCode() reports the others
   }
   AwaitWaiters(page.get()->word, started);
   page.get()->word.value().store(1);
   ASSERT_TRUE(page.get()->word.WakeAll().ok());
-  for (auto& c : children) EXPECT_EQ(Reap(std::move(c)), 0);
+  for (auto& c : children) EXPECT_EQ(ExitCode(c), 0);
 }
 
 TEST(WaitWordTest, ChangeBeforeTheChildSleepsIsNotMissed) {
@@ -335,12 +323,14 @@ TEST(WaitWordTest, ChangeBeforeTheChildSleepsIsNotMissed) {
   page.get()->word.value().store(1);
   ASSERT_TRUE(page.get()->word.WakeAll().ok());
   // The child finds the word already changed and must not sleep.
-  EXPECT_EQ(Reap(page.StartChild("wait")), 0);
+  absl::StatusOr<ChildProcess> child = page.StartChild("wait");
+  EXPECT_EQ(ExitCode(child), 0);
 }
 
 TEST(WaitWordTest, TimesOutInAnotherProcess) {
   SharedPage page;
-  EXPECT_EQ(Reap(page.StartChild("timeout")), 0);
+  absl::StatusOr<ChildProcess> child = page.StartChild("timeout");
+  EXPECT_EQ(ExitCode(child), 0);
 }
 
 }  // namespace
