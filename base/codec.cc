@@ -32,7 +32,7 @@ absl::Status Encoder::AddHandle(NativeHandle handle) {
   auto it = std::find(handles_->begin(), handles_->end(), handle);
   size_t index = static_cast<size_t>(it - handles_->begin());
   if (it == handles_->end()) handles_->push_back(handle);
-  codec_internal::Wire::PutVarint(*this, index);
+  base_internal::Wire::PutVarint(*this, index);
   return absl::OkStatus();
 }
 
@@ -42,7 +42,7 @@ void Encoder::Fail(absl::Status status) {
 
 absl::StatusOr<OwnedHandle> Decoder::TakeHandle() {
   uint64_t index;
-  absl::Status s = codec_internal::Wire::GetVarint(*this, &index);
+  absl::Status s = base_internal::Wire::GetVarint(*this, &index);
   if (!s.ok()) return s;
   if (handles_ == nullptr) {
     return DecodeError(
@@ -73,7 +73,7 @@ absl::StatusOr<OwnedHandle> Decoder::TakeHandle() {
   return copy;
 }
 
-namespace codec_internal {
+namespace base_internal {
 
 absl::Status TruncatedError(size_t needed, size_t remaining) {
   return DecodeError(absl::StrCat("Decode: truncated input: needed ", needed,
@@ -178,5 +178,5 @@ absl::Status SlowGetVarint(const char** pos, const char* end, uint64_t* value) {
   return BadVarintError();
 }
 
-}  // namespace codec_internal
+}  // namespace base_internal
 }  // namespace mp

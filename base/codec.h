@@ -176,11 +176,11 @@ inline constexpr size_t kDecodeAllowance = size_t{16} << 20;
 class Encoder;
 class Decoder;
 
-namespace codec_internal {
+namespace base_internal {
 template <typename T, typename Enable = void>
 struct Codec;
 struct Wire;
-}  // namespace codec_internal
+}  // namespace base_internal
 
 // Appends the encoding of values to a std::string. Errors are sticky: the
 // first one is kept in status() and the bytes written are to be discarded
@@ -199,7 +199,7 @@ class Encoder {
   // Encodes each value in turn.
   template <typename... Ts>
   void Write(const Ts&... values) {
-    (codec_internal::Codec<Ts>::Encode(*this, values), ...);
+    (base_internal::Codec<Ts>::Encode(*this, values), ...);
   }
 
   // Records `handle` in the handle table (once, however often it is added)
@@ -214,7 +214,7 @@ class Encoder {
   const absl::Status& status() const { return status_; }
 
  private:
-  friend struct codec_internal::Wire;
+  friend struct base_internal::Wire;
 
   std::string* out_;
   std::vector<NativeHandle>* handles_;
@@ -244,7 +244,7 @@ class Decoder {
   absl::Status Read(Ts&... values) {
     absl::Status status;
     static_cast<void>(
-        ((status = codec_internal::Codec<Ts>::Decode(*this, values)).ok() &&
+        ((status = base_internal::Codec<Ts>::Decode(*this, values)).ok() &&
          ...));
     return status;
   }
@@ -258,7 +258,7 @@ class Decoder {
   size_t remaining() const { return static_cast<size_t>(end_ - pos_); }
 
  private:
-  friend struct codec_internal::Wire;
+  friend struct base_internal::Wire;
 
   const char* pos_;
   const char* end_;
@@ -303,7 +303,7 @@ absl::Status DecodeTo(absl::string_view bytes, T* out,
 // ---------------------------------------------------------------------------
 // Implementation.
 
-namespace codec_internal {
+namespace base_internal {
 
 // The error messages, out of line: they are the cold path.
 absl::Status TruncatedError(size_t needed, size_t remaining);
@@ -1014,7 +1014,7 @@ struct Codec<C,
   }
 };
 
-}  // namespace codec_internal
+}  // namespace base_internal
 
 template <typename T>
 absl::Status EncodeTo(const T& value, std::string* out,
@@ -1050,16 +1050,16 @@ absl::Status DecodeTo(absl::string_view bytes, T* out,
   try {
     s = d.Read(*out);
   } catch (const std::bad_alloc&) {
-    return codec_internal::OutOfMemoryError();
+    return base_internal::OutOfMemoryError();
   } catch (const std::length_error&) {
-    return codec_internal::OutOfMemoryError();
+    return base_internal::OutOfMemoryError();
   }
 #else
   s = d.Read(*out);
 #endif
   if (!s.ok()) return s;
   if (d.remaining() != 0)
-    return codec_internal::TrailingBytesError(d.remaining());
+    return base_internal::TrailingBytesError(d.remaining());
   return absl::OkStatus();
 }
 

@@ -32,7 +32,7 @@ std::vector<mp::OwnedHandle>* handles = nullptr;
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   handles = new std::vector<mp::OwnedHandle>();
   for (int i = 0; i < 2; ++i) {
-    absl::StatusOr<mp::OwnedHandle> h = mp::codec_internal::MakeTestHandle();
+    absl::StatusOr<mp::OwnedHandle> h = mp::base_internal::MakeTestHandle();
     if (!h.ok()) {
       std::fprintf(stderr, "codec_fuzzer: %s\n", h.status().ToString().c_str());
       std::abort();
@@ -40,7 +40,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
     handles->push_back(*std::move(h));
   }
   if (const char* dir = std::getenv("MP_CODEC_FUZZ_SEEDS")) {
-    std::vector<std::string> seeds = mp::codec_internal::FuzzSeeds(*handles);
+    std::vector<std::string> seeds = mp::base_internal::FuzzSeeds(*handles);
     for (size_t i = 0; i < seeds.size(); ++i) {
       std::ofstream(absl::StrCat(dir, "/seed", i), std::ios::binary)
           << seeds[i];
@@ -50,7 +50,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  absl::Status s = mp::codec_internal::FuzzDecode(
+  absl::Status s = mp::base_internal::FuzzDecode(
       absl::string_view(reinterpret_cast<const char*>(data), size), *handles);
   if (!s.ok()) {
     std::fprintf(stderr, "%s\n", s.ToString().c_str());

@@ -873,7 +873,7 @@ class CodecHandleTest : public ::testing::Test {
  protected:
   void SetUp() override {
     for (OwnedHandle& h : handles_) {
-      absl::StatusOr<OwnedHandle> made = codec_internal::MakeTestHandle();
+      absl::StatusOr<OwnedHandle> made = base_internal::MakeTestHandle();
       ASSERT_TRUE(made.ok()) << made.status();
       h = *std::move(made);
     }
@@ -987,24 +987,24 @@ TEST_F(CodecHandleTest, FailedEncodeLeavesTheTableAsItWas) {
 class CodecCorruptionTest : public CodecHandleTest {};
 
 TEST_F(CodecCorruptionTest, SeedsPassTheFuzzChecks) {
-  std::vector<std::string> seeds = codec_internal::FuzzSeeds(handles_);
+  std::vector<std::string> seeds = base_internal::FuzzSeeds(handles_);
   EXPECT_EQ(seeds.size(), 7u);
   for (const std::string& seed : seeds) {
-    EXPECT_TRUE(codec_internal::FuzzDecode(seed, handles_).ok());
+    EXPECT_TRUE(base_internal::FuzzDecode(seed, handles_).ok());
   }
 }
 
 TEST_F(CodecCorruptionTest, EveryPrefixAndEveryByteFlip) {
-  for (const std::string& seed : codec_internal::FuzzSeeds(handles_)) {
+  for (const std::string& seed : base_internal::FuzzSeeds(handles_)) {
     for (size_t n = 0; n < seed.size(); ++n) {
-      absl::Status s = codec_internal::FuzzDecode(seed.substr(0, n), handles_);
+      absl::Status s = base_internal::FuzzDecode(seed.substr(0, n), handles_);
       ASSERT_TRUE(s.ok()) << s << " (prefix " << n << ")";
     }
     for (size_t i = 0; i < seed.size(); ++i) {
       for (int bit = 0; bit < 8; ++bit) {
         std::string m = seed;
         m[i] = static_cast<char>(m[i] ^ (1 << bit));
-        absl::Status s = codec_internal::FuzzDecode(m, handles_);
+        absl::Status s = base_internal::FuzzDecode(m, handles_);
         ASSERT_TRUE(s.ok()) << s << " (byte " << i << " bit " << bit << ")";
       }
     }
@@ -1012,7 +1012,7 @@ TEST_F(CodecCorruptionTest, EveryPrefixAndEveryByteFlip) {
 }
 
 TEST_F(CodecCorruptionTest, RandomMutations) {
-  std::vector<std::string> seeds = codec_internal::FuzzSeeds(handles_);
+  std::vector<std::string> seeds = base_internal::FuzzSeeds(handles_);
   std::mt19937 rng(20240601);
   auto pick = [&rng](size_t n) {
     return std::uniform_int_distribution<size_t>(0, n - 1)(rng);
@@ -1044,7 +1044,7 @@ TEST_F(CodecCorruptionTest, RandomMutations) {
           break;
       }
     }
-    absl::Status s = codec_internal::FuzzDecode(m, handles_);
+    absl::Status s = base_internal::FuzzDecode(m, handles_);
     ASSERT_TRUE(s.ok()) << s << " (iteration " << iteration << ")";
   }
 }

@@ -159,7 +159,7 @@ inline Deadline DeadlineAfter(absl::Duration timeout) {
 // Types whose wire format is their object representation skip the encode
 // buffer: their bytes go into the queue as they are.
 template <typename T>
-inline constexpr bool kCopiedBitwise = codec_internal::Codec<T>::kBitwise;
+inline constexpr bool kCopiedBitwise = base_internal::Codec<T>::kBitwise;
 
 // Types encoded as a count and then their elements' bytes in one block
 // (strings, and vectors of bitwise elements): they go into the queue as
@@ -170,7 +170,7 @@ template <typename C, typename Tr, typename A>
 struct RawElements<std::basic_string<C, Tr, A>> : std::true_type {};
 template <typename E, typename A>
 struct RawElements<std::vector<E, A>>
-    : std::bool_constant<codec_internal::Codec<E>::kBitwise &&
+    : std::bool_constant<base_internal::Codec<E>::kBitwise &&
                          !std::is_same_v<E, bool>> {};
 absl::Status ClosedQueueError(absl::string_view what);
 absl::Status EncodeItemError(const absl::Status& codec);
@@ -229,7 +229,7 @@ class BasicQueue {
     } else if constexpr (RawElements<T>::value) {
       std::string count;
       Encoder e(&count);
-      codec_internal::Wire::PutVarint(e, item.size());
+      base_internal::Wire::PutVarint(e, item.size());
       const absl::string_view pieces[2] = {
           count, absl::string_view(reinterpret_cast<const char*>(item.data()),
                                    item.size() * sizeof(item[0]))};

@@ -23,7 +23,7 @@
 #include "base/status.h"
 
 namespace mp {
-namespace codec_internal {
+namespace base_internal {
 namespace {
 
 // A user type that recurses, so the nesting limit is exercised.
@@ -198,5 +198,5 @@ std::vector<std::string> FuzzSeeds(absl::Span<const OwnedHandle> handles) {
   return seeds;
 }
 
-}  // namespace codec_internal
+}  // namespace base_internal
 }  // namespace mp

@@ -15,7 +15,7 @@
 #include "base/handle.h"
 
 namespace mp {
-namespace codec_internal {
+namespace base_internal {
 
 // Decodes `data` as each of several composite types (and with and without
 // a handle table holding duplicates of `handles`). Memory errors and
@@ -31,7 +31,7 @@ absl::Status FuzzDecode(absl::string_view data,
 // mutation. `handles` is what the values holding handles refer to.
 std::vector<std::string> FuzzSeeds(absl::Span<const OwnedHandle> handles);
 
-}  // namespace codec_internal
+}  // namespace base_internal
 }  // namespace mp
 
 #endif  // MP_BASE_INTERNAL_CODEC_FUZZ_H_

@@ -9,11 +9,11 @@
 #include "base/handle.h"
 
 namespace mp {
-namespace codec_internal {
+namespace base_internal {
 
 absl::StatusOr<OwnedHandle> MakeTestHandle();
 
-}  // namespace codec_internal
+}  // namespace base_internal
 }  // namespace mp
 
 #endif  // MP_BASE_INTERNAL_CODEC_TEST_HANDLE_H_

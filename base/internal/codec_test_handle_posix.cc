@@ -5,7 +5,7 @@
 #include "base/os_error.h"
 
 namespace mp {
-namespace codec_internal {
+namespace base_internal {
 
 absl::StatusOr<OwnedHandle> MakeTestHandle() {
   int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -13,5 +13,5 @@ absl::StatusOr<OwnedHandle> MakeTestHandle() {
   return OwnedHandle(fd);
 }
 
-}  // namespace codec_internal
+}  // namespace base_internal
 }  // namespace mp

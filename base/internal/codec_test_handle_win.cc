@@ -5,7 +5,7 @@
 #include "base/os_error.h"
 
 namespace mp {
-namespace codec_internal {
+namespace base_internal {
 
 absl::StatusOr<OwnedHandle> MakeTestHandle() {
   HANDLE h = CreateEventW(nullptr, TRUE, FALSE, nullptr);
@@ -13,5 +13,5 @@ absl::StatusOr<OwnedHandle> MakeTestHandle() {
   return OwnedHandle(h);
 }
 
-}  // namespace codec_internal
+}  // namespace base_internal
 }  // namespace mp
