@@ -42,8 +42,7 @@ void Encoder::Fail(absl::Status status) {
 
 absl::StatusOr<OwnedHandle> Decoder::TakeHandle() {
   uint64_t index;
-  absl::Status s = base_internal::Wire::GetVarint(*this, &index);
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(base_internal::Wire::GetVarint(*this, &index));
   if (handles_ == nullptr) {
     return DecodeError(
         "Decode: the message refers to an OS handle but none came with it");

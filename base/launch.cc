@@ -18,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "base/internal/launch.h"
+#include "base/status.h"
 
 namespace mp {
 namespace base_internal {
@@ -108,14 +109,14 @@ absl::StatusOr<LaunchInfo> TakeLaunchInfo(int argc, const char* const* argv) {
     return absl::InvalidArgumentError(
         "TakeLaunchInfo: this process was not started by LaunchSelf");
   }
-  absl::StatusOr<base_internal::Marker> marker = base_internal::ParseMarker(
-      absl::string_view(argv[1]).substr(base_internal::kFlag.size()));
-  if (!marker.ok()) return marker.status();
+  MP_ASSIGN_OR_RETURN(
+      base_internal::Marker marker,
+      base_internal::ParseMarker(
+          absl::string_view(argv[1]).substr(base_internal::kFlag.size())));
   LaunchInfo info;
-  info.parent_pid = static_cast<int>(marker->parent_pid);
+  info.parent_pid = static_cast<int>(marker.parent_pid);
   for (int i = 2; i < argc; ++i) info.args.emplace_back(argv[i]);
-  absl::Status s = base_internal::AdoptInherited(*marker, &info);
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(base_internal::AdoptInherited(marker, &info));
   return info;
 }
 

@@ -129,8 +129,7 @@ absl::StatusOr<OwnedHandle> MakePayload(const std::string& payload) {
   int fd = memfd_create("mp-launch-payload", MFD_CLOEXEC);
   if (fd < 0) return LastOsError("memfd_create");
   OwnedHandle h(fd);
-  absl::Status s = WriteAll(fd, payload);
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(WriteAll(fd, payload));
   return h;
 }
 
@@ -214,9 +213,8 @@ ChildProcess::~ChildProcess() {
 }
 
 absl::StatusOr<ChildProcess> ChildProcess::Adopt(int pid) {
-  absl::StatusOr<OwnedHandle> pidfd = OpenPidfd(pid);
-  if (!pidfd.ok()) return pidfd.status();
-  return ChildProcess(std::make_unique<State>(pid, *std::move(pidfd)));
+  MP_ASSIGN_OR_RETURN(OwnedHandle pidfd, OpenPidfd(pid));
+  return ChildProcess(std::make_unique<State>(pid, std::move(pidfd)));
 }
 
 int ChildProcess::pid() const { return state_ == nullptr ? 0 : state_->pid; }
@@ -232,8 +230,7 @@ absl::StatusOr<int> ChildProcess::Wait(absl::Duration timeout) {
   for (;;) {
     {
       absl::MutexLock lock(&s.mu);
-      absl::Status st = TryReap(s);
-      if (!st.ok()) return st;
+      MP_RETURN_IF_ERROR(TryReap(s));
       if (s.exit_code.has_value()) return *s.exit_code;
     }
     if (deadline.Expired()) {
@@ -253,8 +250,7 @@ absl::Status ChildProcess::Terminate() { return Signal(state_.get(), SIGTERM); }
 absl::Status ChildProcess::Kill() { return Signal(state_.get(), SIGKILL); }
 
 absl::StatusOr<ChildProcess> LaunchSelf(const LaunchOptions& options) {
-  absl::Status s = base_internal::CheckArgs(options.args);
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(base_internal::CheckArgs(options.args));
   for (NativeHandle h : options.handles) {
     if (fcntl(h, F_GETFD) < 0) {
       return absl::InvalidArgumentError(
@@ -267,9 +263,7 @@ absl::StatusOr<ChildProcess> LaunchSelf(const LaunchOptions& options) {
   marker.parent_pid = getpid();
   marker.kill_with_parent = options.kill_with_parent;
   if (!options.payload.empty()) {
-    absl::StatusOr<OwnedHandle> p = MakePayload(options.payload);
-    if (!p.ok()) return p.status();
-    payload = *std::move(p);
+    MP_ASSIGN_OR_RETURN(payload, MakePayload(options.payload));
     marker.payload = 3;
     sources.push_back(payload.get());
   }
@@ -289,8 +283,7 @@ absl::StatusOr<ChildProcess> LaunchSelf(const LaunchOptions& options) {
   argv.push_back(nullptr);
 
   SpawnSetup setup;
-  s = setup.Arrange(sources);
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(setup.Arrange(sources));
   pid_t pid;
   int rc = posix_spawn(&pid, "/proc/self/exe", setup.actions(), setup.attr(),
                        argv.data(), environ);
@@ -329,15 +322,12 @@ absl::Status AdoptInherited(const Marker& marker, LaunchInfo* info) {
   }
   for (uint64_t h : marker.handles) {
     OwnedHandle owned(static_cast<int>(h));
-    absl::Status s = SetInheritable(owned.get(), false);
-    if (!s.ok()) return s;
+    MP_RETURN_IF_ERROR(SetInheritable(owned.get(), false));
     info->handles.push_back(std::move(owned));
   }
   if (marker.payload.has_value()) {
     OwnedHandle payload(static_cast<int>(*marker.payload));
-    absl::StatusOr<std::string> bytes = ReadPayload(payload.get());
-    if (!bytes.ok()) return bytes.status();
-    info->payload = *std::move(bytes);
+    MP_ASSIGN_OR_RETURN(info->payload, ReadPayload(payload.get()));
   }
   // Opened here rather than inherited: a pidfd names the process itself,
   // and checking getppid() afterwards proves it is still the parent's.

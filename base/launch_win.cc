@@ -260,8 +260,7 @@ absl::Status ChildProcess::Terminate() { return End(state_.get(), kSigTerm); }
 absl::Status ChildProcess::Kill() { return End(state_.get(), kSigKill); }
 
 absl::StatusOr<ChildProcess> LaunchSelf(const LaunchOptions& options) {
-  absl::Status s = base_internal::CheckArgs(options.args);
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(base_internal::CheckArgs(options.args));
   for (NativeHandle h : options.handles) {
     DWORD flags;
     if (!IsValidHandle(h) || !GetHandleInformation(h, &flags)) {
@@ -270,34 +269,30 @@ absl::StatusOr<ChildProcess> LaunchSelf(const LaunchOptions& options) {
                        " is not open"));
     }
   }
-  absl::StatusOr<std::wstring> exe = ModulePath();
-  if (!exe.ok()) return exe.status();
+  MP_ASSIGN_OR_RETURN(std::wstring exe, ModulePath());
 
   // Inheritable copies of everything the child gets; closed when this
   // function returns, by which time the child holds its own.
   std::vector<OwnedHandle> copies;
   auto add = [&copies](absl::StatusOr<OwnedHandle> h) -> absl::Status {
-    if (!h.ok()) return h.status();
-    copies.push_back(*std::move(h));
+    MP_ASSIGN_OR_RETURN(OwnedHandle copy, std::move(h));
+    copies.push_back(std::move(copy));
     return absl::OkStatus();
   };
   base_internal::Marker marker;
   marker.parent_pid = GetCurrentProcessId();
   marker.kill_with_parent = options.kill_with_parent;
-  s = add(InheritableCopy(GetCurrentProcess(),
-                          SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, 0));
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(
+      add(InheritableCopy(GetCurrentProcess(),
+                          SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, 0)));
   marker.parent_sentinel = Value(copies.back());
   if (!options.payload.empty()) {
-    absl::StatusOr<OwnedHandle> payload = MakePayload(options.payload);
-    if (!payload.ok()) return payload.status();
-    s = add(InheritableCopy(payload->get()));
-    if (!s.ok()) return s;
+    MP_ASSIGN_OR_RETURN(OwnedHandle payload, MakePayload(options.payload));
+    MP_RETURN_IF_ERROR(add(InheritableCopy(payload.get())));
     marker.payload = Value(copies.back());
   }
   for (NativeHandle h : options.handles) {
-    s = add(InheritableCopy(h));
-    if (!s.ok()) return s;
+    MP_RETURN_IF_ERROR(add(InheritableCopy(h)));
     marker.handles.push_back(Value(copies.back()));
   }
   STARTUPINFOEXW si = {};
@@ -320,12 +315,11 @@ absl::StatusOr<ChildProcess> LaunchSelf(const LaunchOptions& options) {
   std::vector<HANDLE> inherit;
   for (const OwnedHandle& h : copies) inherit.push_back(h.get());
   HandleListAttribute attribute;
-  s = attribute.Init(&inherit);
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(attribute.Init(&inherit));
   si.lpAttributeList = attribute.get();
 
   std::wstring command_line;
-  AppendQuoted(*exe, &command_line);
+  AppendQuoted(exe, &command_line);
   AppendQuoted(Widen(base_internal::FormatMarker(marker)), &command_line);
   for (const std::string& arg : options.args) {
     AppendQuoted(Widen(arg), &command_line);
@@ -333,9 +327,7 @@ absl::StatusOr<ChildProcess> LaunchSelf(const LaunchOptions& options) {
   DWORD flags = EXTENDED_STARTUPINFO_PRESENT;
   HANDLE job = nullptr;
   if (options.kill_with_parent) {
-    absl::StatusOr<HANDLE> j = KillOnCloseJob();
-    if (!j.ok()) return j.status();
-    job = *j;
+    MP_ASSIGN_OR_RETURN(job, KillOnCloseJob());
     // Suspended until it is in the job, so it cannot outlive us before.
     flags |= CREATE_SUSPENDED;
   }
@@ -349,9 +341,9 @@ absl::StatusOr<ChildProcess> LaunchSelf(const LaunchOptions& options) {
   BOOL created = FALSE;
   for (int attempt = 0; !created && attempt < kStartAttempts; ++attempt) {
     if (attempt > 0) Sleep(10);
-    created = CreateProcessW(exe->c_str(), command_line.data(), nullptr,
-                             nullptr, /*bInheritHandles=*/TRUE, flags, nullptr,
-                             nullptr, &si.StartupInfo, &pi);
+    created = CreateProcessW(exe.c_str(), command_line.data(), nullptr, nullptr,
+                             /*bInheritHandles=*/TRUE, flags, nullptr, nullptr,
+                             &si.StartupInfo, &pi);
     if (!created && GetLastError() != ERROR_INTERNAL_ERROR) break;
   }
   if (!created) return LastOsError("CreateProcessW");
@@ -359,13 +351,13 @@ absl::StatusOr<ChildProcess> LaunchSelf(const LaunchOptions& options) {
   OwnedHandle thread(pi.hThread);
   if (job != nullptr) {
     if (!AssignProcessToJobObject(job, process.get())) {
-      s = LastOsError("AssignProcessToJobObject");
+      absl::Status s = LastOsError("AssignProcessToJobObject");
       TerminateProcess(process.get(), kTerminatedBase + kSigKill);
       WaitForSingleObject(process.get(), INFINITE);
       return s;
     }
     if (ResumeThread(thread.get()) == static_cast<DWORD>(-1)) {
-      s = LastOsError("ResumeThread");
+      absl::Status s = LastOsError("ResumeThread");
       TerminateProcess(process.get(), kTerminatedBase + kSigKill);
       WaitForSingleObject(process.get(), INFINITE);
       return s;
@@ -394,20 +386,16 @@ absl::Status AdoptInherited(const Marker& marker, LaunchInfo* info) {
   // Inherited handles arrive inheritable; mp's handles are not.
   for (uint64_t v : marker.handles) {
     OwnedHandle owned(FromValue(v));
-    absl::Status s = SetInheritable(owned.get(), false);
-    if (!s.ok()) return s;
+    MP_RETURN_IF_ERROR(SetInheritable(owned.get(), false));
     info->handles.push_back(std::move(owned));
   }
   if (marker.payload.has_value()) {
     OwnedHandle mapping(FromValue(*marker.payload));
-    absl::StatusOr<std::string> bytes = ReadPayload(mapping.get());
-    if (!bytes.ok()) return bytes.status();
-    info->payload = *std::move(bytes);
+    MP_ASSIGN_OR_RETURN(info->payload, ReadPayload(mapping.get()));
   }
   if (marker.parent_sentinel.has_value()) {
     OwnedHandle parent(FromValue(*marker.parent_sentinel));
-    absl::Status s = SetInheritable(parent.get(), false);
-    if (!s.ok()) return s;
+    MP_RETURN_IF_ERROR(SetInheritable(parent.get(), false));
     info->parent_sentinel = std::move(parent);
   }
   return absl::OkStatus();

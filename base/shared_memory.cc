@@ -52,8 +52,7 @@ const std::string& EmptyName() {
 }  // namespace
 
 absl::StatusOr<SharedMemory> SharedMemory::Create(size_t size) {
-  absl::Status s = CheckSize(size);
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(CheckSize(size));
   absl::StatusOr<base_internal::ImplPtr> impl =
       base_internal::CreateAnonymous(size);
   if (!impl.ok()) return impl.status();
@@ -62,16 +61,14 @@ absl::StatusOr<SharedMemory> SharedMemory::Create(size_t size) {
 
 absl::StatusOr<SharedMemory> SharedMemory::CreateNamed(size_t size,
                                                        absl::string_view name) {
-  absl::Status s = CheckSize(size);
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(CheckSize(size));
   std::string chosen(name);
   if (chosen.empty()) {
     absl::StatusOr<uint64_t> id = base_internal::RandomId();
     if (!id.ok()) return id.status();
     chosen = absl::StrFormat("mp_%016x", *id);
   }
-  s = CheckName(chosen);
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(CheckName(chosen));
   absl::StatusOr<base_internal::ImplPtr> impl =
       base_internal::CreateNamed(size, chosen);
   if (!impl.ok()) return impl.status();
@@ -79,8 +76,7 @@ absl::StatusOr<SharedMemory> SharedMemory::CreateNamed(size_t size,
 }
 
 absl::StatusOr<SharedMemory> SharedMemory::Attach(absl::string_view name) {
-  absl::Status s = CheckName(name);
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(CheckName(name));
   absl::StatusOr<base_internal::ImplPtr> impl =
       base_internal::AttachNamed(std::string(name));
   if (!impl.ok()) return impl.status();
@@ -89,8 +85,7 @@ absl::StatusOr<SharedMemory> SharedMemory::Attach(absl::string_view name) {
 
 absl::StatusOr<SharedMemory> SharedMemory::FromHandle(OwnedHandle handle,
                                                       size_t size) {
-  absl::Status s = CheckSize(size);
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(CheckSize(size));
   if (!handle.valid()) {
     return absl::InvalidArgumentError("SharedMemory: invalid handle");
   }
@@ -147,8 +142,7 @@ absl::Status MpDecode(Decoder& d, SharedMemory& shm) {
   if (!handle.ok()) return handle.status();
   uint64_t size = 0;
   std::string name;
-  absl::Status s = d.Read(size, name);
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(d.Read(size, name));
   if (size == 0 || size > SIZE_MAX) {
     return DecodeError(absl::StrCat("SharedMemory: bad size ", size));
   }

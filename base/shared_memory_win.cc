@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/internal/shared_memory_impl.h"
 #include "base/os_error.h"
+#include "base/status.h"
 
 namespace mp {
 namespace {
@@ -96,17 +97,15 @@ SharedMemory::Impl::~Impl() {
 namespace base_internal {
 
 absl::StatusOr<ImplPtr> CreateAnonymous(size_t size) {
-  absl::StatusOr<OwnedHandle> h = NewSection(size, nullptr, nullptr);
-  if (!h.ok()) return h.status();
-  return Map(*std::move(h), size, size, "");
+  MP_ASSIGN_OR_RETURN(OwnedHandle h, NewSection(size, nullptr, nullptr));
+  return Map(std::move(h), size, size, "");
 }
 
 absl::StatusOr<ImplPtr> CreateNamed(size_t size, const std::string& name) {
-  absl::StatusOr<std::wstring> sddl = OwnerOnlySddl();
-  if (!sddl.ok()) return sddl.status();
+  MP_ASSIGN_OR_RETURN(std::wstring sddl, OwnerOnlySddl());
   PSECURITY_DESCRIPTOR sd = nullptr;
   if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(
-          sddl->c_str(), SDDL_REVISION_1, &sd, nullptr)) {
+          sddl.c_str(), SDDL_REVISION_1, &sd, nullptr)) {
     return LastOsError(
         "SharedMemory: ConvertStringSecurityDescriptorToSecurityDescriptorW");
   }
@@ -118,9 +117,8 @@ absl::StatusOr<ImplPtr> CreateNamed(size_t size, const std::string& name) {
     return absl::Status(h.status().code(),
                         absl::StrCat(h.status().message(), " ('", name, "')"));
   }
-  absl::StatusOr<ImplPtr> impl = Map(*std::move(h), size, size, name);
-  if (!impl.ok()) return impl.status();
-  (*impl)->creator_pid = GetCurrentProcessId();
+  MP_ASSIGN_OR_RETURN(ImplPtr impl, Map(*std::move(h), size, size, name));
+  impl->creator_pid = GetCurrentProcessId();
   return impl;
 }
 

@@ -73,13 +73,12 @@ MutexCache& Cache() {
 class ScopedKernelLock {
  public:
   static absl::StatusOr<ScopedKernelLock> Acquire(uint64_t id) {
-    absl::StatusOr<HANDLE> mutex = Cache().Get(id);
-    if (!mutex.ok()) return mutex.status();
-    DWORD rc = WaitForSingleObject(*mutex, INFINITE);
+    MP_ASSIGN_OR_RETURN(HANDLE mutex, Cache().Get(id));
+    DWORD rc = WaitForSingleObject(mutex, INFINITE);
     if (rc != WAIT_OBJECT_0 && rc != WAIT_ABANDONED) {
       return LastOsError("WaitForSingleObject(mp-wait lock)");
     }
-    return ScopedKernelLock(*mutex);
+    return ScopedKernelLock(mutex);
   }
   ScopedKernelLock(ScopedKernelLock&& other) : mutex_(other.mutex_) {
     other.mutex_ = nullptr;
@@ -147,8 +146,7 @@ absl::Status WaitWord::Wait(uint32_t expected, Deadline deadline) {
   {
     // The event exists before the lock is released, so a waker (who takes
     // the lock) finds one for every ticket that is still wanted.
-    absl::StatusOr<ScopedKernelLock> lock = ScopedKernelLock::Acquire(id);
-    if (!lock.ok()) return lock.status();
+    MP_ASSIGN_OR_RETURN(ScopedKernelLock lock, ScopedKernelLock::Acquire(id));
     ticket = tail_.load();
     wchar_t name[64];
     EventName(id, ticket, name);
@@ -223,8 +221,7 @@ absl::Status WaitWord::Wake(uint32_t count) {
   // A sleeper stores the id before announcing itself.
   const uint64_t id = id_.load();
   if (id == 0) return absl::OkStatus();
-  absl::StatusOr<ScopedKernelLock> lock = ScopedKernelLock::Acquire(id);
-  if (!lock.ok()) return lock.status();
+  MP_ASSIGN_OR_RETURN(ScopedKernelLock lock, ScopedKernelLock::Acquire(id));
   return WakeLocked(id, count);
 }
 

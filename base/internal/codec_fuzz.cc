@@ -103,8 +103,7 @@ absl::Status CheckHandles(absl::string_view data,
   // Without a table, any reference to a handle is a DecodeError.
   absl::StatusOr<Handles> bare = Decode<Handles>(data);
   if (!bare.ok()) {
-    absl::Status s = CheckFailure("handles without a table", bare.status());
-    if (!s.ok()) return s;
+    MP_RETURN_IF_ERROR(CheckFailure("handles without a table", bare.status()));
   }
   // Each reference to an index past the first duplicates a handle; keep the
   // count of descriptors a message can make far from any process limit.
@@ -130,12 +129,10 @@ absl::Status CheckHandles(absl::string_view data,
     return absl::OkStatus();
   };
   for (const OwnedHandle& h : std::get<0>(*value)) {
-    absl::Status s = check(h);
-    if (!s.ok()) return s;
+    MP_RETURN_IF_ERROR(check(h));
   }
   if (std::get<1>(*value).has_value()) {
-    absl::Status s = check(*std::get<1>(*value));
-    if (!s.ok()) return s;
+    MP_RETURN_IF_ERROR(check(*std::get<1>(*value)));
   }
   std::vector<NativeHandle> out_table;
   absl::StatusOr<std::string> again = Encode(*value, &out_table);

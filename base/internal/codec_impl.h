@@ -54,6 +54,7 @@
 #include "absl/types/span.h"
 #include "base/codec.h"
 #include "base/handle.h"
+#include "base/status.h"
 
 namespace mp {
 namespace base_internal {
@@ -131,8 +132,7 @@ struct Wire {
   static absl::Status GetCount(Decoder& d, size_t min_element_size,
                                size_t element_memory, size_t* count) {
     uint64_t n;
-    absl::Status s = GetVarint(d, &n);
-    if (!s.ok()) return s;
+    MP_RETURN_IF_ERROR(GetVarint(d, &n));
     size_t unit = std::max<size_t>(min_element_size, 1);
     if (n > d.remaining() / unit) {
       return CountError(n, min_element_size, d.remaining());
@@ -259,8 +259,7 @@ struct Codec {
       return s;
     } else if constexpr (kCategory == Category::kBool) {
       unsigned char b;
-      absl::Status s = Wire::GetByte(d, &b);
-      if (!s.ok()) return s;
+      MP_RETURN_IF_ERROR(Wire::GetByte(d, &b));
       if (b > 1) return BadByteError("bool", b);
       value = b != 0;
       return absl::OkStatus();
@@ -337,8 +336,7 @@ struct Codec<std::basic_string<C, Tr, A>> {
   }
   static absl::Status Decode(Decoder& d, S& s) {
     size_t n;
-    absl::Status st = Wire::GetCount(d, sizeof(C), sizeof(C), &n);
-    if (!st.ok()) return st;
+    MP_RETURN_IF_ERROR(Wire::GetCount(d, sizeof(C), sizeof(C), &n));
     if constexpr (sizeof(C) == 1) {
       s.assign(reinterpret_cast<const C*>(Wire::Take(d, n)), n);
     } else {
@@ -387,8 +385,7 @@ struct Codec<std::vector<T, A>> {
   }
   static absl::Status Decode(Decoder& d, V& v) {
     size_t n;
-    absl::Status s = Wire::GetCount(d, Codec<T>::kMinSize, sizeof(T), &n);
-    if (!s.ok()) return s;
+    MP_RETURN_IF_ERROR(Wire::GetCount(d, Codec<T>::kMinSize, sizeof(T), &n));
     if constexpr (Codec<T>::kBitwise) {
       // The count was checked against the bytes of its elements.
       v.resize(n);
@@ -403,8 +400,7 @@ struct Codec<std::vector<T, A>> {
         if (v.size() == v.capacity()) {
           v.reserve(std::min(n, std::max<size_t>(2 * v.capacity(), 1)));
         }
-        s = DecodeElement(d, v.emplace_back());
-        if (!s.ok()) return s;
+        MP_RETURN_IF_ERROR(DecodeElement(d, v.emplace_back()));
       }
     }
     return absl::OkStatus();
@@ -424,8 +420,7 @@ struct Codec<std::vector<bool, A>> {
   }
   static absl::Status Decode(Decoder& d, V& v) {
     size_t n;
-    absl::Status s = Wire::GetCount(d, 1, 1, &n);
-    if (!s.ok()) return s;
+    MP_RETURN_IF_ERROR(Wire::GetCount(d, 1, 1, &n));
     const char* p = Wire::Take(d, n);
     v.resize(n);
     for (size_t i = 0; i < n; ++i) {
@@ -495,8 +490,7 @@ struct Codec<std::array<T, N>> {
       return Wire::GetRaw(d, a.data(), N * sizeof(T));
     } else {
       for (T& x : a) {
-        absl::Status s = Codec<T>::Decode(d, x);
-        if (!s.ok()) return s;
+        MP_RETURN_IF_ERROR(Codec<T>::Decode(d, x));
       }
       return absl::OkStatus();
     }
@@ -547,8 +541,7 @@ struct Codec<std::optional<T>> {
   }
   static absl::Status Decode(Decoder& d, std::optional<T>& v) {
     unsigned char tag;
-    absl::Status s = Wire::GetByte(d, &tag);
-    if (!s.ok()) return s;
+    MP_RETURN_IF_ERROR(Wire::GetByte(d, &tag));
     if (tag > 1) return BadByteError("optional tag", tag);
     if (tag == 0) {
       v.reset();
@@ -574,8 +567,7 @@ struct Codec<std::variant<Ts...>> {
   }
   static absl::Status Decode(Decoder& d, V& v) {
     uint64_t index;
-    absl::Status s = Wire::GetVarint(d, &index);
-    if (!s.ok()) return s;
+    MP_RETURN_IF_ERROR(Wire::GetVarint(d, &index));
     if (index >= sizeof...(Ts)) return VariantIndexError(index, sizeof...(Ts));
     static constexpr std::array<absl::Status (*)(Decoder&, V&), sizeof...(Ts)>
         kDecoders = MakeDecoders(std::index_sequence_for<Ts...>{});
@@ -622,8 +614,7 @@ struct Codec<absl::Duration> {
   static absl::Status Decode(Decoder& d, absl::Duration& v) {
     int64_t hi;
     uint32_t lo;
-    absl::Status s = d.Read(hi, lo);
-    if (!s.ok()) return s;
+    MP_RETURN_IF_ERROR(d.Read(hi, lo));
     if (lo == kInfiniteLo) {
       if (hi != INT64_MAX && hi != INT64_MIN) return BadDurationError();
       v = hi > 0 ? absl::InfiniteDuration() : -absl::InfiniteDuration();
@@ -715,8 +706,7 @@ struct Codec<C,
       min_element_size += Codec<typename C::mapped_type>::kMinSize;
     }
     size_t n;
-    absl::Status s = Wire::GetCount(d, min_element_size, kElementMemory, &n);
-    if (!s.ok()) return s;
+    MP_RETURN_IF_ERROR(Wire::GetCount(d, min_element_size, kElementMemory, &n));
     c.clear();
     if constexpr (HasReserve<C>::value) {
       c.reserve(Wire::ReserveCount(d, n, kElementMemory));
@@ -724,19 +714,16 @@ struct Codec<C,
     for (size_t i = 0; i < n; ++i) {
       size_t before = d.remaining();
       K key{};
-      s = Codec<K>::Decode(d, key);
-      if (!s.ok()) return s;
+      MP_RETURN_IF_ERROR(Codec<K>::Decode(d, key));
       if constexpr (kIsMap) {
         typename C::mapped_type value{};
-        s = Codec<typename C::mapped_type>::Decode(d, value);
-        if (!s.ok()) return s;
+        MP_RETURN_IF_ERROR(Codec<typename C::mapped_type>::Decode(d, value));
         if (d.remaining() == before) return EmptyElementDecodeError();
-        s = Insert(c, std::move(key), std::move(value));
+        MP_RETURN_IF_ERROR(Insert(c, std::move(key), std::move(value)));
       } else {
         if (d.remaining() == before) return EmptyElementDecodeError();
-        s = Insert(c, std::move(key));
+        MP_RETURN_IF_ERROR(Insert(c, std::move(key)));
       }
-      if (!s.ok()) return s;
     }
     return absl::OkStatus();
   }
@@ -787,8 +774,7 @@ template <typename T>
 absl::StatusOr<std::string> Encode(const T& value,
                                    std::vector<NativeHandle>* handles) {
   std::string out;
-  absl::Status s = EncodeTo(value, &out, handles);
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(EncodeTo(value, &out, handles));
   return out;
 }
 
@@ -822,8 +808,7 @@ absl::StatusOr<T> Decode(absl::string_view bytes,
   static_assert(std::is_default_constructible_v<T>,
                 "mp::Decode<T> needs a default-constructible T to decode into");
   T value{};
-  absl::Status s = DecodeTo(bytes, &value, handles);
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(DecodeTo(bytes, &value, handles));
   return value;
 }
 
