@@ -28,6 +28,7 @@
 #include "base/handle.h"
 #include "base/launch.h"
 #include "base/status.h"
+#include "process/internal/registry.h"
 #include "process/internal/state.h"
 #include "process/internal/target.h"
 
@@ -61,17 +62,6 @@ std::atomic<int> run_code{0};
 // In a child: the state of the Process it runs, which is this process (its
 // pid() is this pid, as Python's is for the current process).
 std::atomic<const ProcessState*> running{nullptr};
-
-struct Registry {
-  absl::Mutex mu;
-  std::vector<FunctionEntry> functions ABSL_GUARDED_BY(mu);
-  std::vector<ClassEntry> classes ABSL_GUARDED_BY(mu);
-};
-
-Registry& GetRegistry() {
-  static Registry* registry = new Registry;
-  return *registry;
-}
 
 struct Globals {
   std::shared_ptr<ProcessState> current;
@@ -307,31 +297,19 @@ absl::StatusOr<std::unique_ptr<Process>> DecodeSpawned(LaunchInfo& info) {
   MP_RETURN_IF_ERROR(d.Read(h));
   std::optional<ClassEntry> class_entry;
   std::optional<FunctionEntry> function_entry;
-  {
-    Registry& r = GetRegistry();
-    absl::MutexLock lock(&r.mu);
-    if (h.class_key.has_value()) {
-      for (const ClassEntry& e : r.classes) {
-        if (h.class_key->first == e.name && h.class_key->second == e.file) {
-          class_entry = e;
-        }
-      }
-      if (!class_entry.has_value()) {
-        return absl::NotFoundError(absl::StrCat("class ", h.class_key->first,
-                                                " is not registered here"));
-      }
+  if (h.class_key.has_value()) {
+    class_entry = FindClass(h.class_key->first, h.class_key->second);
+    if (!class_entry.has_value()) {
+      return absl::NotFoundError(absl::StrCat("class ", h.class_key->first,
+                                              " is not registered here"));
     }
-    if (h.function_key.has_value()) {
-      for (const FunctionEntry& e : r.functions) {
-        if (h.function_key->first == e.name &&
-            h.function_key->second == e.file) {
-          function_entry = e;
-        }
-      }
-      if (!function_entry.has_value()) {
-        return absl::NotFoundError(absl::StrCat(
-            "function ", h.function_key->first, " is not registered here"));
-      }
+  }
+  if (h.function_key.has_value()) {
+    function_entry =
+        FindFunction(h.function_key->first, h.function_key->second);
+    if (!function_entry.has_value()) {
+      return absl::NotFoundError(absl::StrCat(
+          "function ", h.function_key->first, " is not registered here"));
     }
   }
   std::unique_ptr<Process> process;
@@ -387,18 +365,6 @@ absl::StatusOr<std::unique_ptr<Process>> DecodeSpawned(LaunchInfo& info) {
 absl::Mutex& GlobalMutex() {
   static absl::Mutex* mu = new absl::Mutex;
   return *mu;
-}
-
-void RegisterFunction(const FunctionEntry& entry) {
-  Registry& r = GetRegistry();
-  absl::MutexLock lock(&r.mu);
-  r.functions.push_back(entry);
-}
-
-void RegisterClass(const ClassEntry& entry) {
-  Registry& r = GetRegistry();
-  absl::MutexLock lock(&r.mu);
-  r.classes.push_back(entry);
 }
 
 void NoteSpawnedChild() {
@@ -891,44 +857,36 @@ absl::StatusOr<std::string> Process::EncodeForSpawn(
   }
   std::optional<ClassEntry> class_entry;
   std::optional<FunctionEntry> function_entry;
-  {
-    process_internal::Registry& r = process_internal::GetRegistry();
-    absl::MutexLock lock(&r.mu);
-    if (typeid(*this) != typeid(Process)) {
-      for (const ClassEntry& e : r.classes) {
-        if (*e.type == typeid(*this)) class_entry = e;
-      }
-      if (!class_entry.has_value()) {
-        std::string name = process_internal::ClassName(typeid(*this));
-        return absl::NotFoundError(
-            absl::StrCat("Process.Start (spawn): class ",
-                         process_internal::Demangle(typeid(*this).name()),
-                         " is not registered: add MP_REGISTER_PROCESS(", name,
-                         "); at namespace scope"));
-      }
-      h.class_key = {class_entry->name, class_entry->file};
+  if (typeid(*this) != typeid(Process)) {
+    class_entry = process_internal::FindClass(typeid(*this));
+    if (!class_entry.has_value()) {
+      std::string name = process_internal::ClassName(typeid(*this));
+      return absl::NotFoundError(
+          absl::StrCat("Process.Start (spawn): class ",
+                       process_internal::Demangle(typeid(*this).name()),
+                       " is not registered: add MP_REGISTER_PROCESS(", name,
+                       "); at namespace scope"));
     }
-    if (target_ != nullptr) {
-      process_internal::AnyFunction fn = target_->function();
-      if (fn == nullptr) {
-        return absl::InvalidArgumentError(
-            "Process.Start (spawn): the target is a lambda or function "
-            "object, which the spawn start method cannot send to a new "
-            "process; start it with fork, or make it a plain function "
-            "registered with MP_REGISTER");
-      }
-      for (const FunctionEntry& e : r.functions) {
-        if (e.function == fn) function_entry = e;
-      }
-      if (!function_entry.has_value()) {
-        return absl::NotFoundError(
-            absl::StrCat("Process.Start (spawn): function ",
-                         process_internal::FunctionName(fn),
-                         " is not registered: add MP_REGISTER(<function>); "
-                         "at namespace scope"));
-      }
-      h.function_key = {function_entry->name, function_entry->file};
+    h.class_key = {class_entry->name, class_entry->file};
+  }
+  if (target_ != nullptr) {
+    process_internal::AnyFunction fn = target_->function();
+    if (fn == nullptr) {
+      return absl::InvalidArgumentError(
+          "Process.Start (spawn): the target is a lambda or function "
+          "object, which the spawn start method cannot send to a new "
+          "process; start it with fork, or make it a plain function "
+          "registered with MP_REGISTER");
     }
+    function_entry = process_internal::FindFunction(fn);
+    if (!function_entry.has_value()) {
+      return absl::NotFoundError(
+          absl::StrCat("Process.Start (spawn): function ",
+                       process_internal::FunctionName(fn),
+                       " is not registered: add MP_REGISTER(<function>); "
+                       "at namespace scope"));
+    }
+    h.function_key = {function_entry->name, function_entry->file};
   }
   std::string out;
   Encoder e(&out, handles);
