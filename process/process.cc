@@ -28,9 +28,11 @@
 #include "base/handle.h"
 #include "base/launch.h"
 #include "base/status.h"
+#include "process/internal/globals.h"
 #include "process/internal/registry.h"
 #include "process/internal/state.h"
 #include "process/internal/target.h"
+#include "process/internal/type_name.h"
 
 namespace mp {
 namespace process_internal {
@@ -45,107 +47,17 @@ namespace {
 
 constexpr uint32_t kSpawnMagic = 0x3150706d;  // "mpP1"
 
-constexpr absl::string_view kMissingChildMain =
-    "this program was started as a spawned child process, but its main() "
-    "did not call mp::ChildMain(argc, argv) first (the counterpart of "
-    "Python's `if __name__ == \"__main__\":` guard); add that line at the "
-    "top of main()";
-
-// Set by the platform file's static check, before main().
-std::atomic<bool> spawned_child{false};
-std::atomic<bool> child_main_called{false};
-// Whether this process ever started a child: if not, exiting has nobody
-// to join (and a fork child skips the globals' lock on its way out).
-std::atomic<bool> has_children{false};
 // The exit code the last Run() of a target gave, for RunChild.
 std::atomic<int> run_code{0};
 // In a child: the state of the Process it runs, which is this process (its
 // pid() is this pid, as Python's is for the current process).
 std::atomic<const ProcessState*> running{nullptr};
 
-struct Globals {
-  std::shared_ptr<ProcessState> current;
-  std::shared_ptr<ProcessState> parent;
-  // Started children not yet seen to end.
-  std::vector<std::shared_ptr<ProcessState>> children;
-  // Python's _process_counter: the last identity number handed out.
-  int counter = 0;
-  std::optional<StartMethod> default_method;
-  bool atexit_registered = false;
-  // Set in a fork child: ends it (mp::Exit) without the parent's exit
-  // handlers.
-  void (*exit_fork_child)(int code) = nullptr;
-};
-
-Globals& G() {
-  static Globals* globals = new Globals;
-  return *globals;
-}
-
-// The current process's state, made on first use (as "MainProcess").
-ProcessState& Current() ABSL_EXCLUSIVE_LOCKS_REQUIRED(GlobalMutex()) {
-  Globals& g = G();
-  if (g.current == nullptr) {
-    g.current = std::make_shared<ProcessState>(Kind::kCurrent);
-    absl::MutexLock lock(&g.current->mu);
-    g.current->name = "MainProcess";
-    g.current->name_set = true;
-    g.current->authkey = RandomBytes(32);
-  }
-  return *g.current;
-}
-
-StartMethod DefaultMethod() ABSL_EXCLUSIVE_LOCKS_REQUIRED(GlobalMutex()) {
-  Globals& g = G();
-  if (!g.default_method.has_value()) {
-    g.default_method = PlatformStartMethods().front();
-  }
-  return *g.default_method;
-}
-
-absl::StatusOr<StartMethod> ParseStartMethod(absl::string_view name) {
-  for (StartMethod m : PlatformStartMethods()) {
-    if (name == StartMethodName(m)) return m;
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("cannot find context for '", name, "'"));
-}
-
-std::string Demangle(const char* mangled) {
-  int status = 0;
-  char* out = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
-  if (out == nullptr) return mangled;
-  std::string name(out);
-  std::free(out);
-  return name;
-}
-
-// Python's type(self).__name__: the class name without its namespaces.
-std::string ClassName(const std::type_info& type) {
-  if (type == typeid(Process)) return "Process";
-  std::string name = Demangle(type.name());
-  size_t end = name.find('<');
-  size_t colon = name.rfind("::", end);
-  return colon == std::string::npos ? name : name.substr(colon + 2);
-}
-
 // What Python prints for a child that failed.
 void ReportFailure(const std::string& name, const std::string& what) {
   std::fflush(stdout);
   std::fprintf(stderr, "Process %s:\n%s\n", name.c_str(), what.c_str());
   std::fflush(stderr);
-}
-
-absl::Status ClosedProcess() { return ClosedError("process object is closed"); }
-
-void RemoveChild(const ProcessState* s) {
-  absl::MutexLock lock(&GlobalMutex());
-  std::vector<std::shared_ptr<ProcessState>>& c = G().children;
-  c.erase(std::remove_if(c.begin(), c.end(),
-                         [s](const std::shared_ptr<ProcessState>& p) {
-                           return p.get() == s;
-                         }),
-          c.end());
 }
 
 // A parent's sentinel, opened on first use in a fork child.
@@ -156,104 +68,6 @@ NativeHandle ParentSentinel(ProcessState& s) {
     s.sentinel_pending = false;
   }
   return s.sentinel.get();
-}
-
-std::shared_ptr<ChildProcess> ChildOf(ProcessState& s) {
-  absl::MutexLock lock(&s.mu);
-  return s.child;
-}
-
-void RecordExit(ProcessState& s, int code) {
-  {
-    absl::MutexLock lock(&s.mu);
-    s.exit_code = code;
-  }
-  RemoveChild(&s);
-}
-
-// The child's exit code if it has ended (reaping it), else nullopt.
-std::optional<int> PollChild(ProcessState& s) {
-  {
-    absl::MutexLock lock(&s.mu);
-    if (s.exit_code.has_value()) return s.exit_code;
-  }
-  std::shared_ptr<ChildProcess> child = ChildOf(s);
-  if (child == nullptr) return std::nullopt;
-  absl::StatusOr<int> code = child->Wait(absl::ZeroDuration());
-  if (!code.ok()) return std::nullopt;
-  RecordExit(s, *code);
-  return *code;
-}
-
-absl::Status JoinChild(ProcessState& s, absl::Duration timeout) {
-  {
-    absl::MutexLock lock(&s.mu);
-    if (s.exit_code.has_value()) return absl::OkStatus();
-  }
-  std::shared_ptr<ChildProcess> child = ChildOf(s);
-  if (child == nullptr) return ClosedProcess();
-  MP_ASSIGN_OR_RETURN(int code, child->Wait(timeout));
-  RecordExit(s, code);
-  return absl::OkStatus();
-}
-
-// Python's _cleanup() and active_children(): the children still running,
-// reaping the others.
-std::vector<std::shared_ptr<ProcessState>> RunningChildren() {
-  std::vector<std::shared_ptr<ProcessState>> all;
-  {
-    absl::MutexLock lock(&GlobalMutex());
-    all = G().children;
-  }
-  std::vector<std::shared_ptr<ProcessState>> still_running;
-  for (std::shared_ptr<ProcessState>& s : all) {
-    if (!PollChild(*s).has_value()) still_running.push_back(std::move(s));
-  }
-  return still_running;
-}
-
-void ExitFunctionAtExit();
-
-}  // namespace
-
-void ExitFunction() {
-  if (!has_children.load()) return;
-  for (const std::shared_ptr<ProcessState>& s : RunningChildren()) {
-    bool daemon;
-    {
-      absl::MutexLock lock(&s->mu);
-      daemon = s->daemon;
-    }
-    std::shared_ptr<ChildProcess> child = ChildOf(*s);
-    if (daemon && child != nullptr) child->Terminate().IgnoreError();
-  }
-  for (const std::shared_ptr<ProcessState>& s : RunningChildren()) {
-    JoinChild(*s, absl::InfiniteDuration()).IgnoreError();
-  }
-}
-
-namespace {
-
-void ExitFunctionAtExit() { ExitFunction(); }
-
-void ComplainIfChildMainMissing() {
-  if (child_main_called.load()) return;
-  std::fflush(stdout);
-  std::fprintf(stderr, "mp: %s\n", std::string(kMissingChildMain).c_str());
-  std::fflush(stderr);
-  std::_Exit(1);
-}
-
-// Publishes a started child: the registry, the exit-time join.
-void AddChild(std::shared_ptr<ProcessState> s)
-    ABSL_EXCLUSIVE_LOCKS_REQUIRED(GlobalMutex()) {
-  Globals& g = G();
-  g.children.push_back(std::move(s));
-  has_children = true;
-  if (!g.atexit_registered) {
-    g.atexit_registered = true;
-    std::atexit(&ExitFunctionAtExit);
-  }
 }
 
 [[noreturn]] void DieInSpawnedChild(const absl::Status& status) {
@@ -336,59 +150,28 @@ absl::StatusOr<std::unique_ptr<Process>> DecodeSpawned(LaunchInfo& info) {
     ps.daemon = h.daemon;
     ps.authkey = h.authkey;
   }
-  absl::MutexLock lock(&GlobalMutex());
-  Globals& g = G();
-  g.current = std::make_shared<ProcessState>(Kind::kCurrent);
-  g.current->identity = h.identity;
+  auto current = std::make_shared<ProcessState>(Kind::kCurrent);
+  current->identity = h.identity;
   {
-    absl::MutexLock l(&g.current->mu);
-    g.current->name = h.name;
-    g.current->name_set = true;
-    g.current->daemon = h.daemon;
-    g.current->authkey = h.authkey;
+    absl::MutexLock lock(&current->mu);
+    current->name = h.name;
+    current->name_set = true;
+    current->daemon = h.daemon;
+    current->authkey = h.authkey;
   }
-  g.parent = std::make_shared<ProcessState>(Kind::kParent);
-  g.parent->creator_pid = info.parent_pid;
+  auto parent = std::make_shared<ProcessState>(Kind::kParent);
+  parent->creator_pid = info.parent_pid;
   {
-    absl::MutexLock l(&g.parent->mu);
-    g.parent->name = h.parent_name;
-    g.parent->pid = info.parent_pid;
-    g.parent->sentinel = std::move(info.parent_sentinel);
+    absl::MutexLock lock(&parent->mu);
+    parent->name = h.parent_name;
+    parent->pid = info.parent_pid;
+    parent->sentinel = std::move(info.parent_sentinel);
   }
-  // Making the Process above counted as this process's first child.
-  g.counter = 0;
+  BecomeSpawnedChild(std::move(current), std::move(parent));
   return process;
 }
 
 }  // namespace
-
-absl::Mutex& GlobalMutex() {
-  static absl::Mutex* mu = new absl::Mutex;
-  return *mu;
-}
-
-void NoteSpawnedChild() {
-  spawned_child = true;
-  std::atexit(&ComplainIfChildMainMissing);
-}
-
-void BecomeForkChild(ForkRequest& request, void (*exit_fork_child)(int code))
-    ABSL_NO_THREAD_SAFETY_ANALYSIS {
-  // GlobalMutex is held: it was locked across fork() in the parent.
-  Globals& g = G();
-  g.exit_fork_child = exit_fork_child;
-  // Swapped, not assigned: the parent's children (not ours) and the old
-  // states stay where they are, untouched. Their locks may have been held
-  // by other threads of the parent at the fork, and this process is
-  // short-lived.
-  g.current.swap(request.current);
-  g.parent.swap(request.parent);
-  g.children.swap(request.children);
-  g.atexit_registered = false;
-  g.counter = 0;
-  has_children = false;
-  GlobalMutex().Unlock();
-}
 
 int RunChild(Process* process) {
   running = &ProcessAccess::State(*process);
@@ -611,7 +394,7 @@ std::vector<ProcessRef> ActiveChildren() {
 int CpuCount() { return process_internal::CpuCountImpl(); }
 
 void ChildMain(int argc, char** argv) {
-  process_internal::child_main_called = true;
+  process_internal::NoteChildMainCalled();
   if (!IsLaunchedChild(argc, argv) || argc < 3 ||
       process_internal::kSpawnArg != argv[2]) {
     return;
@@ -762,8 +545,7 @@ absl::Status Process::Start() {
     return absl::FailedPreconditionError(
         "can only start a process object created by current process");
   }
-  if (process_internal::spawned_child.load() &&
-      !process_internal::child_main_called.load()) {
+  if (process_internal::ChildMainMissing()) {
     return absl::FailedPreconditionError(process_internal::kMissingChildMain);
   }
   StartMethod method;
