@@ -29,7 +29,7 @@
 #include "base/launch.h"
 #include "base/status.h"
 #include "process/internal/globals.h"
-#include "process/internal/registry.h"
+#include "process/internal/spawn_payload.h"
 #include "process/internal/state.h"
 #include "process/internal/target.h"
 #include "process/internal/type_name.h"
@@ -37,15 +37,13 @@
 namespace mp {
 namespace process_internal {
 
-// Process's private parts, for the code below that is not a member.
-struct ProcessAccess {
-  static ProcessState& State(Process& p) { return *p.state_; }
-  static std::unique_ptr<Target>& TargetOf(Process& p) { return p.target_; }
-};
+ProcessState& ProcessAccess::State(Process& p) { return *p.state_; }
+
+std::unique_ptr<Target>& ProcessAccess::TargetOf(Process& p) {
+  return p.target_;
+}
 
 namespace {
-
-constexpr uint32_t kSpawnMagic = 0x3150706d;  // "mpP1"
 
 // The exit code the last Run() of a target gave, for RunChild.
 std::atomic<int> run_code{0};
@@ -75,100 +73,6 @@ NativeHandle ParentSentinel(ProcessState& s) {
   std::fprintf(stderr, "mp: spawned child: %s\n", status.ToString().c_str());
   std::fflush(stderr);
   std::exit(1);
-}
-
-// The spawn payload's fixed part.
-struct SpawnHeader {
-  uint32_t magic = 0;
-  std::string name;
-  std::vector<int> identity;
-  bool daemon = false;
-  std::string authkey;
-  std::string parent_name;
-  // (name, file) of the registered class, or of the registered function.
-  std::optional<std::pair<std::string, std::string>> class_key;
-  std::optional<std::pair<std::string, std::string>> function_key;
-
-  friend void MpEncode(Encoder& e, const SpawnHeader& h) {
-    e.Write(h.magic, h.name, h.identity, h.daemon, h.authkey, h.parent_name,
-            h.class_key, h.function_key);
-  }
-  friend absl::Status MpDecode(Decoder& d, SpawnHeader& h) {
-    MP_RETURN_IF_ERROR(d.Read(h.magic));
-    if (h.magic != kSpawnMagic) {
-      return DecodeError("not a spawn payload of this version of mp");
-    }
-    return d.Read(h.name, h.identity, h.daemon, h.authkey, h.parent_name,
-                  h.class_key, h.function_key);
-  }
-};
-
-// Builds the Process a spawned child runs from its payload, and makes the
-// child's globals say who it is.
-absl::StatusOr<std::unique_ptr<Process>> DecodeSpawned(LaunchInfo& info) {
-  Decoder d(info.payload, &info.handles);
-  SpawnHeader h;
-  MP_RETURN_IF_ERROR(d.Read(h));
-  std::optional<ClassEntry> class_entry;
-  std::optional<FunctionEntry> function_entry;
-  if (h.class_key.has_value()) {
-    class_entry = FindClass(h.class_key->first, h.class_key->second);
-    if (!class_entry.has_value()) {
-      return absl::NotFoundError(absl::StrCat("class ", h.class_key->first,
-                                              " is not registered here"));
-    }
-  }
-  if (h.function_key.has_value()) {
-    function_entry =
-        FindFunction(h.function_key->first, h.function_key->second);
-    if (!function_entry.has_value()) {
-      return absl::NotFoundError(absl::StrCat(
-          "function ", h.function_key->first, " is not registered here"));
-    }
-  }
-  std::unique_ptr<Process> process;
-  if (class_entry.has_value()) {
-    MP_ASSIGN_OR_RETURN(process, class_entry->create(d));
-  } else {
-    process = std::make_unique<Process>();
-  }
-  if (function_entry.has_value()) {
-    MP_ASSIGN_OR_RETURN(ProcessAccess::TargetOf(*process),
-                        function_entry->decode(function_entry->function, d));
-  }
-  if (d.remaining() != 0) {
-    return DecodeError(
-        absl::StrCat("spawn payload has ", d.remaining(), " bytes left over"));
-  }
-
-  ProcessState& ps = ProcessAccess::State(*process);
-  ps.identity = h.identity;
-  {
-    absl::MutexLock lock(&ps.mu);
-    ps.name = h.name;
-    ps.name_set = true;
-    ps.daemon = h.daemon;
-    ps.authkey = h.authkey;
-  }
-  auto current = std::make_shared<ProcessState>(Kind::kCurrent);
-  current->identity = h.identity;
-  {
-    absl::MutexLock lock(&current->mu);
-    current->name = h.name;
-    current->name_set = true;
-    current->daemon = h.daemon;
-    current->authkey = h.authkey;
-  }
-  auto parent = std::make_shared<ProcessState>(Kind::kParent);
-  parent->creator_pid = info.parent_pid;
-  {
-    absl::MutexLock lock(&parent->mu);
-    parent->name = h.parent_name;
-    parent->pid = info.parent_pid;
-    parent->sentinel = std::move(info.parent_sentinel);
-  }
-  BecomeSpawnedChild(std::move(current), std::move(parent));
-  return process;
 }
 
 }  // namespace
@@ -402,7 +306,7 @@ void ChildMain(int argc, char** argv) {
   absl::StatusOr<LaunchInfo> info = TakeLaunchInfo(argc, argv);
   if (!info.ok()) process_internal::DieInSpawnedChild(info.status());
   absl::StatusOr<std::unique_ptr<Process>> process =
-      process_internal::DecodeSpawned(*info);
+      process_internal::DecodeSpawnPayload(*info);
   if (!process.ok()) process_internal::DieInSpawnedChild(process.status());
   int code = process_internal::RunChild(process->get());
   process_internal::ExitFunction();
@@ -618,70 +522,10 @@ absl::Status Process::StartFork() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> Process::EncodeForSpawn(
-    std::vector<NativeHandle>* handles) {
-  using process_internal::ClassEntry;
-  using process_internal::FunctionEntry;
-  process_internal::SpawnHeader h;
-  h.magic = process_internal::kSpawnMagic;
-  {
-    absl::MutexLock lock(&state_->mu);
-    h.name = state_->name;
-    h.daemon = state_->daemon;
-    h.authkey = state_->authkey;
-  }
-  h.identity = state_->identity;
-  {
-    absl::MutexLock lock(&GlobalMutex());
-    ProcessState& current = process_internal::Current();
-    absl::MutexLock current_lock(&current.mu);
-    h.parent_name = current.name;
-  }
-  std::optional<ClassEntry> class_entry;
-  std::optional<FunctionEntry> function_entry;
-  if (typeid(*this) != typeid(Process)) {
-    class_entry = process_internal::FindClass(typeid(*this));
-    if (!class_entry.has_value()) {
-      std::string name = process_internal::ClassName(typeid(*this));
-      return absl::NotFoundError(
-          absl::StrCat("Process.Start (spawn): class ",
-                       process_internal::Demangle(typeid(*this).name()),
-                       " is not registered: add MP_REGISTER_PROCESS(", name,
-                       "); at namespace scope"));
-    }
-    h.class_key = {class_entry->name, class_entry->file};
-  }
-  if (target_ != nullptr) {
-    process_internal::AnyFunction fn = target_->function();
-    if (fn == nullptr) {
-      return absl::InvalidArgumentError(
-          "Process.Start (spawn): the target is a lambda or function "
-          "object, which the spawn start method cannot send to a new "
-          "process; start it with fork, or make it a plain function "
-          "registered with MP_REGISTER");
-    }
-    function_entry = process_internal::FindFunction(fn);
-    if (!function_entry.has_value()) {
-      return absl::NotFoundError(
-          absl::StrCat("Process.Start (spawn): function ",
-                       process_internal::FunctionName(fn),
-                       " is not registered: add MP_REGISTER(<function>); "
-                       "at namespace scope"));
-    }
-    h.function_key = {function_entry->name, function_entry->file};
-  }
-  std::string out;
-  Encoder e(&out, handles);
-  e.Write(h);
-  if (class_entry.has_value()) class_entry->encode(*this, e);
-  if (function_entry.has_value()) function_entry->encode(*target_, e);
-  MP_RETURN_IF_ERROR(e.status());
-  return out;
-}
-
 absl::Status Process::StartSpawn() {
   std::vector<NativeHandle> handles;
-  MP_ASSIGN_OR_RETURN(std::string payload, EncodeForSpawn(&handles));
+  MP_ASSIGN_OR_RETURN(std::string payload,
+                      process_internal::EncodeSpawnPayload(*this, &handles));
   LaunchOptions options;
   options.args = {std::string(process_internal::kSpawnArg)};
   options.payload = std::move(payload);

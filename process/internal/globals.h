@@ -16,9 +16,11 @@
 #include "absl/time/time.h"
 #include "base/launch.h"
 #include "process/internal/state.h"
-#include "process/process.h"
 
 namespace mp {
+
+enum class StartMethod;
+
 namespace process_internal {
 
 struct Globals {
