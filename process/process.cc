@@ -5,11 +5,8 @@
 
 #include <cxxabi.h>
 
-#include <algorithm>
 #include <atomic>
-#include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -25,7 +22,6 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "base/codec.h"
 #include "base/handle.h"
 #include "base/launch.h"
 #include "base/status.h"
