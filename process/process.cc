@@ -1,14 +1,12 @@
-// Process and the module functions: everything but the platform parts
-// (process_posix.cc, process_win.cc) and the launcher (base/launch.h).
+// Process, and the running of one in a child: everything of it but the
+// platform parts (process_posix.cc, process_win.cc), the spawn payload
+// (internal/spawn_payload.cc) and the launcher (base/launch.h).
 #include "process/process.h"
 
 #include <cxxabi.h>
 
-#include <algorithm>
 #include <atomic>
-#include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -24,120 +22,31 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "base/codec.h"
 #include "base/handle.h"
 #include "base/launch.h"
 #include "base/status.h"
+#include "process/internal/globals.h"
+#include "process/internal/spawn_payload.h"
 #include "process/internal/state.h"
 #include "process/internal/target.h"
+#include "process/internal/type_name.h"
 
 namespace mp {
 namespace process_internal {
 
-// Process's private parts, for the code below that is not a member.
-struct ProcessAccess {
-  static ProcessState& State(Process& p) { return *p.state_; }
-  static std::unique_ptr<Target>& TargetOf(Process& p) { return p.target_; }
-};
+ProcessState& ProcessAccess::State(Process& p) { return *p.state_; }
+
+std::unique_ptr<Target>& ProcessAccess::TargetOf(Process& p) {
+  return p.target_;
+}
 
 namespace {
 
-constexpr uint32_t kSpawnMagic = 0x3150706d;  // "mpP1"
-
-constexpr absl::string_view kMissingChildMain =
-    "this program was started as a spawned child process, but its main() "
-    "did not call mp::ChildMain(argc, argv) first (the counterpart of "
-    "Python's `if __name__ == \"__main__\":` guard); add that line at the "
-    "top of main()";
-
-// Set by the platform file's static check, before main().
-std::atomic<bool> spawned_child{false};
-std::atomic<bool> child_main_called{false};
-// Whether this process ever started a child: if not, exiting has nobody
-// to join (and a fork child skips the globals' lock on its way out).
-std::atomic<bool> has_children{false};
 // The exit code the last Run() of a target gave, for RunChild.
 std::atomic<int> run_code{0};
 // In a child: the state of the Process it runs, which is this process (its
 // pid() is this pid, as Python's is for the current process).
 std::atomic<const ProcessState*> running{nullptr};
-
-struct Registry {
-  absl::Mutex mu;
-  std::vector<FunctionEntry> functions ABSL_GUARDED_BY(mu);
-  std::vector<ClassEntry> classes ABSL_GUARDED_BY(mu);
-};
-
-Registry& GetRegistry() {
-  static Registry* registry = new Registry;
-  return *registry;
-}
-
-struct Globals {
-  std::shared_ptr<ProcessState> current;
-  std::shared_ptr<ProcessState> parent;
-  // Started children not yet seen to end.
-  std::vector<std::shared_ptr<ProcessState>> children;
-  // Python's _process_counter: the last identity number handed out.
-  int counter = 0;
-  std::optional<StartMethod> default_method;
-  bool atexit_registered = false;
-  // Set in a fork child: ends it (mp::Exit) without the parent's exit
-  // handlers.
-  void (*exit_fork_child)(int code) = nullptr;
-};
-
-Globals& G() {
-  static Globals* globals = new Globals;
-  return *globals;
-}
-
-// The current process's state, made on first use (as "MainProcess").
-ProcessState& Current() ABSL_EXCLUSIVE_LOCKS_REQUIRED(GlobalMutex()) {
-  Globals& g = G();
-  if (g.current == nullptr) {
-    g.current = std::make_shared<ProcessState>(Kind::kCurrent);
-    absl::MutexLock lock(&g.current->mu);
-    g.current->name = "MainProcess";
-    g.current->name_set = true;
-    g.current->authkey = RandomBytes(32);
-  }
-  return *g.current;
-}
-
-StartMethod DefaultMethod() ABSL_EXCLUSIVE_LOCKS_REQUIRED(GlobalMutex()) {
-  Globals& g = G();
-  if (!g.default_method.has_value()) {
-    g.default_method = PlatformStartMethods().front();
-  }
-  return *g.default_method;
-}
-
-absl::StatusOr<StartMethod> ParseStartMethod(absl::string_view name) {
-  for (StartMethod m : PlatformStartMethods()) {
-    if (name == StartMethodName(m)) return m;
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("cannot find context for '", name, "'"));
-}
-
-std::string Demangle(const char* mangled) {
-  int status = 0;
-  char* out = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
-  if (out == nullptr) return mangled;
-  std::string name(out);
-  std::free(out);
-  return name;
-}
-
-// Python's type(self).__name__: the class name without its namespaces.
-std::string ClassName(const std::type_info& type) {
-  if (type == typeid(Process)) return "Process";
-  std::string name = Demangle(type.name());
-  size_t end = name.find('<');
-  size_t colon = name.rfind("::", end);
-  return colon == std::string::npos ? name : name.substr(colon + 2);
-}
 
 // What Python prints for a child that failed.
 void ReportFailure(const std::string& name, const std::string& what) {
@@ -146,283 +55,7 @@ void ReportFailure(const std::string& name, const std::string& what) {
   std::fflush(stderr);
 }
 
-absl::Status ClosedProcess() { return ClosedError("process object is closed"); }
-
-void RemoveChild(const ProcessState* s) {
-  absl::MutexLock lock(&GlobalMutex());
-  std::vector<std::shared_ptr<ProcessState>>& c = G().children;
-  c.erase(std::remove_if(c.begin(), c.end(),
-                         [s](const std::shared_ptr<ProcessState>& p) {
-                           return p.get() == s;
-                         }),
-          c.end());
-}
-
-// A parent's sentinel, opened on first use in a fork child.
-NativeHandle ParentSentinel(ProcessState& s) {
-  absl::MutexLock lock(&s.mu);
-  if (s.sentinel_pending) {
-    s.sentinel = OpenParentSentinel(s.pid);
-    s.sentinel_pending = false;
-  }
-  return s.sentinel.get();
-}
-
-std::shared_ptr<ChildProcess> ChildOf(ProcessState& s) {
-  absl::MutexLock lock(&s.mu);
-  return s.child;
-}
-
-void RecordExit(ProcessState& s, int code) {
-  {
-    absl::MutexLock lock(&s.mu);
-    s.exit_code = code;
-  }
-  RemoveChild(&s);
-}
-
-// The child's exit code if it has ended (reaping it), else nullopt.
-std::optional<int> PollChild(ProcessState& s) {
-  {
-    absl::MutexLock lock(&s.mu);
-    if (s.exit_code.has_value()) return s.exit_code;
-  }
-  std::shared_ptr<ChildProcess> child = ChildOf(s);
-  if (child == nullptr) return std::nullopt;
-  absl::StatusOr<int> code = child->Wait(absl::ZeroDuration());
-  if (!code.ok()) return std::nullopt;
-  RecordExit(s, *code);
-  return *code;
-}
-
-absl::Status JoinChild(ProcessState& s, absl::Duration timeout) {
-  {
-    absl::MutexLock lock(&s.mu);
-    if (s.exit_code.has_value()) return absl::OkStatus();
-  }
-  std::shared_ptr<ChildProcess> child = ChildOf(s);
-  if (child == nullptr) return ClosedProcess();
-  MP_ASSIGN_OR_RETURN(int code, child->Wait(timeout));
-  RecordExit(s, code);
-  return absl::OkStatus();
-}
-
-// Python's _cleanup() and active_children(): the children still running,
-// reaping the others.
-std::vector<std::shared_ptr<ProcessState>> RunningChildren() {
-  std::vector<std::shared_ptr<ProcessState>> all;
-  {
-    absl::MutexLock lock(&GlobalMutex());
-    all = G().children;
-  }
-  std::vector<std::shared_ptr<ProcessState>> still_running;
-  for (std::shared_ptr<ProcessState>& s : all) {
-    if (!PollChild(*s).has_value()) still_running.push_back(std::move(s));
-  }
-  return still_running;
-}
-
-void ExitFunctionAtExit();
-
 }  // namespace
-
-void ExitFunction() {
-  if (!has_children.load()) return;
-  for (const std::shared_ptr<ProcessState>& s : RunningChildren()) {
-    bool daemon;
-    {
-      absl::MutexLock lock(&s->mu);
-      daemon = s->daemon;
-    }
-    std::shared_ptr<ChildProcess> child = ChildOf(*s);
-    if (daemon && child != nullptr) child->Terminate().IgnoreError();
-  }
-  for (const std::shared_ptr<ProcessState>& s : RunningChildren()) {
-    JoinChild(*s, absl::InfiniteDuration()).IgnoreError();
-  }
-}
-
-namespace {
-
-void ExitFunctionAtExit() { ExitFunction(); }
-
-void ComplainIfChildMainMissing() {
-  if (child_main_called.load()) return;
-  std::fflush(stdout);
-  std::fprintf(stderr, "mp: %s\n", std::string(kMissingChildMain).c_str());
-  std::fflush(stderr);
-  std::_Exit(1);
-}
-
-// Publishes a started child: the registry, the exit-time join.
-void AddChild(std::shared_ptr<ProcessState> s)
-    ABSL_EXCLUSIVE_LOCKS_REQUIRED(GlobalMutex()) {
-  Globals& g = G();
-  g.children.push_back(std::move(s));
-  has_children = true;
-  if (!g.atexit_registered) {
-    g.atexit_registered = true;
-    std::atexit(&ExitFunctionAtExit);
-  }
-}
-
-[[noreturn]] void DieInSpawnedChild(const absl::Status& status) {
-  std::fflush(stdout);
-  std::fprintf(stderr, "mp: spawned child: %s\n", status.ToString().c_str());
-  std::fflush(stderr);
-  std::exit(1);
-}
-
-// The spawn payload's fixed part.
-struct SpawnHeader {
-  uint32_t magic = 0;
-  std::string name;
-  std::vector<int> identity;
-  bool daemon = false;
-  std::string authkey;
-  std::string parent_name;
-  // (name, file) of the registered class, or of the registered function.
-  std::optional<std::pair<std::string, std::string>> class_key;
-  std::optional<std::pair<std::string, std::string>> function_key;
-
-  friend void MpEncode(Encoder& e, const SpawnHeader& h) {
-    e.Write(h.magic, h.name, h.identity, h.daemon, h.authkey, h.parent_name,
-            h.class_key, h.function_key);
-  }
-  friend absl::Status MpDecode(Decoder& d, SpawnHeader& h) {
-    MP_RETURN_IF_ERROR(d.Read(h.magic));
-    if (h.magic != kSpawnMagic) {
-      return DecodeError("not a spawn payload of this version of mp");
-    }
-    return d.Read(h.name, h.identity, h.daemon, h.authkey, h.parent_name,
-                  h.class_key, h.function_key);
-  }
-};
-
-// Builds the Process a spawned child runs from its payload, and makes the
-// child's globals say who it is.
-absl::StatusOr<std::unique_ptr<Process>> DecodeSpawned(LaunchInfo& info) {
-  Decoder d(info.payload, &info.handles);
-  SpawnHeader h;
-  MP_RETURN_IF_ERROR(d.Read(h));
-  std::optional<ClassEntry> class_entry;
-  std::optional<FunctionEntry> function_entry;
-  {
-    Registry& r = GetRegistry();
-    absl::MutexLock lock(&r.mu);
-    if (h.class_key.has_value()) {
-      for (const ClassEntry& e : r.classes) {
-        if (h.class_key->first == e.name && h.class_key->second == e.file) {
-          class_entry = e;
-        }
-      }
-      if (!class_entry.has_value()) {
-        return absl::NotFoundError(absl::StrCat("class ", h.class_key->first,
-                                                " is not registered here"));
-      }
-    }
-    if (h.function_key.has_value()) {
-      for (const FunctionEntry& e : r.functions) {
-        if (h.function_key->first == e.name &&
-            h.function_key->second == e.file) {
-          function_entry = e;
-        }
-      }
-      if (!function_entry.has_value()) {
-        return absl::NotFoundError(absl::StrCat(
-            "function ", h.function_key->first, " is not registered here"));
-      }
-    }
-  }
-  std::unique_ptr<Process> process;
-  if (class_entry.has_value()) {
-    MP_ASSIGN_OR_RETURN(process, class_entry->create(d));
-  } else {
-    process = std::make_unique<Process>();
-  }
-  if (function_entry.has_value()) {
-    MP_ASSIGN_OR_RETURN(ProcessAccess::TargetOf(*process),
-                        function_entry->decode(function_entry->function, d));
-  }
-  if (d.remaining() != 0) {
-    return DecodeError(
-        absl::StrCat("spawn payload has ", d.remaining(), " bytes left over"));
-  }
-
-  ProcessState& ps = ProcessAccess::State(*process);
-  ps.identity = h.identity;
-  {
-    absl::MutexLock lock(&ps.mu);
-    ps.name = h.name;
-    ps.name_set = true;
-    ps.daemon = h.daemon;
-    ps.authkey = h.authkey;
-  }
-  absl::MutexLock lock(&GlobalMutex());
-  Globals& g = G();
-  g.current = std::make_shared<ProcessState>(Kind::kCurrent);
-  g.current->identity = h.identity;
-  {
-    absl::MutexLock l(&g.current->mu);
-    g.current->name = h.name;
-    g.current->name_set = true;
-    g.current->daemon = h.daemon;
-    g.current->authkey = h.authkey;
-  }
-  g.parent = std::make_shared<ProcessState>(Kind::kParent);
-  g.parent->creator_pid = info.parent_pid;
-  {
-    absl::MutexLock l(&g.parent->mu);
-    g.parent->name = h.parent_name;
-    g.parent->pid = info.parent_pid;
-    g.parent->sentinel = std::move(info.parent_sentinel);
-  }
-  // Making the Process above counted as this process's first child.
-  g.counter = 0;
-  return process;
-}
-
-}  // namespace
-
-absl::Mutex& GlobalMutex() {
-  static absl::Mutex* mu = new absl::Mutex;
-  return *mu;
-}
-
-void RegisterFunction(const FunctionEntry& entry) {
-  Registry& r = GetRegistry();
-  absl::MutexLock lock(&r.mu);
-  r.functions.push_back(entry);
-}
-
-void RegisterClass(const ClassEntry& entry) {
-  Registry& r = GetRegistry();
-  absl::MutexLock lock(&r.mu);
-  r.classes.push_back(entry);
-}
-
-void NoteSpawnedChild() {
-  spawned_child = true;
-  std::atexit(&ComplainIfChildMainMissing);
-}
-
-void BecomeForkChild(ForkRequest& request, void (*exit_fork_child)(int code))
-    ABSL_NO_THREAD_SAFETY_ANALYSIS {
-  // GlobalMutex is held: it was locked across fork() in the parent.
-  Globals& g = G();
-  g.exit_fork_child = exit_fork_child;
-  // Swapped, not assigned: the parent's children (not ours) and the old
-  // states stay where they are, untouched. Their locks may have been held
-  // by other threads of the parent at the fork, and this process is
-  // short-lived.
-  g.current.swap(request.current);
-  g.parent.swap(request.parent);
-  g.children.swap(request.children);
-  g.atexit_registered = false;
-  g.counter = 0;
-  has_children = false;
-  GlobalMutex().Unlock();
-}
 
 int RunChild(Process* process) {
   running = &ProcessAccess::State(*process);
@@ -448,229 +81,6 @@ int RunChild(Process* process) {
 using process_internal::GlobalMutex;
 using process_internal::Kind;
 using process_internal::ProcessState;
-
-absl::string_view StartMethodName(StartMethod method) {
-  switch (method) {
-    case StartMethod::kFork:
-      return "fork";
-    case StartMethod::kSpawn:
-      return "spawn";
-  }
-  return "unknown";
-}
-
-// ---------------------------------------------------------------------------
-// ProcessRef
-
-std::string ProcessRef::name() const {
-  if (state_ == nullptr) return "";
-  absl::MutexLock lock(&state_->mu);
-  return state_->name;
-}
-
-int ProcessRef::pid() const {
-  if (state_ == nullptr) return 0;
-  if (state_->kind == Kind::kCurrent) return process_internal::SelfPid();
-  absl::MutexLock lock(&state_->mu);
-  return state_->pid;
-}
-
-bool ProcessRef::daemon() const {
-  if (state_ == nullptr) return false;
-  absl::MutexLock lock(&state_->mu);
-  return state_->daemon;
-}
-
-std::string ProcessRef::authkey() const {
-  if (state_ == nullptr) return "";
-  absl::MutexLock lock(&state_->mu);
-  return state_->authkey;
-}
-
-std::optional<int> ProcessRef::exitcode() const {
-  if (state_ == nullptr || state_->kind != Kind::kChild) return std::nullopt;
-  return process_internal::PollChild(*state_);
-}
-
-NativeHandle ProcessRef::sentinel() const {
-  if (state_ == nullptr) return kInvalidHandle;
-  switch (state_->kind) {
-    case Kind::kChild: {
-      std::shared_ptr<ChildProcess> child = process_internal::ChildOf(*state_);
-      return child == nullptr ? kInvalidHandle : child->sentinel();
-    }
-    case Kind::kParent:
-      return process_internal::ParentSentinel(*state_);
-    case Kind::kCurrent:
-      break;
-  }
-  return kInvalidHandle;
-}
-
-bool ProcessRef::IsAlive() const {
-  if (state_ == nullptr) return false;
-  switch (state_->kind) {
-    case Kind::kCurrent:
-      return true;
-    case Kind::kParent: {
-      NativeHandle sentinel = process_internal::ParentSentinel(*state_);
-      if (!IsValidHandle(sentinel)) return false;
-      absl::StatusOr<bool> ended =
-          process_internal::WaitReady(sentinel, absl::ZeroDuration());
-      return ended.ok() && !*ended;
-    }
-    case Kind::kChild:
-      break;
-  }
-  if (state_->creator_pid != process_internal::SelfPid()) return false;
-  return !process_internal::PollChild(*state_).has_value();
-}
-
-absl::Status ProcessRef::Join(absl::Duration timeout) const {
-  if (state_ == nullptr) return EmptyObjectError("ProcessRef.Join");
-  switch (state_->kind) {
-    case Kind::kCurrent:
-      return absl::FailedPreconditionError("can only join a child process");
-    case Kind::kParent: {
-      NativeHandle sentinel = process_internal::ParentSentinel(*state_);
-      if (!IsValidHandle(sentinel)) return absl::OkStatus();
-      MP_ASSIGN_OR_RETURN(bool ended,
-                          process_internal::WaitReady(sentinel, timeout));
-      if (!ended) {
-        return TimeoutError(
-            absl::StrCat("timed out joining the parent ", state_->creator_pid));
-      }
-      return absl::OkStatus();
-    }
-    case Kind::kChild:
-      break;
-  }
-  if (state_->creator_pid != process_internal::SelfPid()) {
-    return absl::FailedPreconditionError("can only join a child process");
-  }
-  return process_internal::JoinChild(*state_, timeout);
-}
-
-absl::Status ProcessRef::Terminate() const {
-  if (state_ == nullptr) return EmptyObjectError("ProcessRef.Terminate");
-  if (state_->kind != Kind::kChild ||
-      state_->creator_pid != process_internal::SelfPid()) {
-    return absl::FailedPreconditionError("can only terminate a child process");
-  }
-  std::shared_ptr<ChildProcess> child = process_internal::ChildOf(*state_);
-  if (child == nullptr) return process_internal::ClosedProcess();
-  return child->Terminate();
-}
-
-absl::Status ProcessRef::Kill() const {
-  if (state_ == nullptr) return EmptyObjectError("ProcessRef.Kill");
-  if (state_->kind != Kind::kChild ||
-      state_->creator_pid != process_internal::SelfPid()) {
-    return absl::FailedPreconditionError("can only kill a child process");
-  }
-  std::shared_ptr<ChildProcess> child = process_internal::ChildOf(*state_);
-  if (child == nullptr) return process_internal::ClosedProcess();
-  return child->Kill();
-}
-
-// ---------------------------------------------------------------------------
-// Context and the module functions
-
-std::string Context::GetStartMethod() const {
-  return std::string(StartMethodName(method_));
-}
-
-absl::StatusOr<Context> GetContext(absl::string_view method) {
-  if (method.empty()) {
-    absl::MutexLock lock(&GlobalMutex());
-    return Context(process_internal::DefaultMethod());
-  }
-  MP_ASSIGN_OR_RETURN(StartMethod m,
-                      process_internal::ParseStartMethod(method));
-  return Context(m);
-}
-
-absl::Status SetStartMethod(absl::string_view method, bool force) {
-  absl::MutexLock lock(&GlobalMutex());
-  process_internal::Globals& g = process_internal::G();
-  if (g.default_method.has_value() && !force) {
-    return absl::FailedPreconditionError("context has already been set");
-  }
-  if (method.empty()) {
-    if (force) {
-      g.default_method.reset();
-    } else {
-      process_internal::DefaultMethod();
-    }
-    return absl::OkStatus();
-  }
-  MP_ASSIGN_OR_RETURN(g.default_method,
-                      process_internal::ParseStartMethod(method));
-  return absl::OkStatus();
-}
-
-std::string GetStartMethod() {
-  absl::MutexLock lock(&GlobalMutex());
-  return std::string(StartMethodName(process_internal::DefaultMethod()));
-}
-
-std::vector<std::string> GetAllStartMethods() {
-  std::vector<std::string> names;
-  for (StartMethod m : process_internal::PlatformStartMethods()) {
-    names.emplace_back(StartMethodName(m));
-  }
-  return names;
-}
-
-ProcessRef CurrentProcess() {
-  absl::MutexLock lock(&GlobalMutex());
-  process_internal::Current();
-  return ProcessRef(process_internal::G().current);
-}
-
-std::optional<ProcessRef> ParentProcess() {
-  absl::MutexLock lock(&GlobalMutex());
-  if (process_internal::G().parent == nullptr) return std::nullopt;
-  return ProcessRef(process_internal::G().parent);
-}
-
-std::vector<ProcessRef> ActiveChildren() {
-  std::vector<ProcessRef> refs;
-  for (std::shared_ptr<ProcessState>& s : process_internal::RunningChildren()) {
-    refs.push_back(ProcessRef(std::move(s)));
-  }
-  return refs;
-}
-
-int CpuCount() { return process_internal::CpuCountImpl(); }
-
-void ChildMain(int argc, char** argv) {
-  process_internal::child_main_called = true;
-  if (!IsLaunchedChild(argc, argv) || argc < 3 ||
-      process_internal::kSpawnArg != argv[2]) {
-    return;
-  }
-  absl::StatusOr<LaunchInfo> info = TakeLaunchInfo(argc, argv);
-  if (!info.ok()) process_internal::DieInSpawnedChild(info.status());
-  absl::StatusOr<std::unique_ptr<Process>> process =
-      process_internal::DecodeSpawned(*info);
-  if (!process.ok()) process_internal::DieInSpawnedChild(process.status());
-  int code = process_internal::RunChild(process->get());
-  process_internal::ExitFunction();
-  // A spawned child is a program of its own and exits like one (Python's
-  // spawn_main ends with sys.exit): exit handlers run, streams are flushed.
-  std::exit(code);
-}
-
-void Exit(int code) {
-  void (*exit_fork_child)(int);
-  {
-    absl::MutexLock lock(&GlobalMutex());
-    exit_fork_child = process_internal::G().exit_fork_child;
-  }
-  if (exit_fork_child != nullptr) exit_fork_child(code);
-  std::exit(code);
-}
 
 // ---------------------------------------------------------------------------
 // Process
@@ -796,8 +206,7 @@ absl::Status Process::Start() {
     return absl::FailedPreconditionError(
         "can only start a process object created by current process");
   }
-  if (process_internal::spawned_child.load() &&
-      !process_internal::child_main_called.load()) {
+  if (process_internal::ChildMainMissing()) {
     return absl::FailedPreconditionError(process_internal::kMissingChildMain);
   }
   StartMethod method;
@@ -870,78 +279,10 @@ absl::Status Process::StartFork() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> Process::EncodeForSpawn(
-    std::vector<NativeHandle>* handles) {
-  using process_internal::ClassEntry;
-  using process_internal::FunctionEntry;
-  process_internal::SpawnHeader h;
-  h.magic = process_internal::kSpawnMagic;
-  {
-    absl::MutexLock lock(&state_->mu);
-    h.name = state_->name;
-    h.daemon = state_->daemon;
-    h.authkey = state_->authkey;
-  }
-  h.identity = state_->identity;
-  {
-    absl::MutexLock lock(&GlobalMutex());
-    ProcessState& current = process_internal::Current();
-    absl::MutexLock current_lock(&current.mu);
-    h.parent_name = current.name;
-  }
-  std::optional<ClassEntry> class_entry;
-  std::optional<FunctionEntry> function_entry;
-  {
-    process_internal::Registry& r = process_internal::GetRegistry();
-    absl::MutexLock lock(&r.mu);
-    if (typeid(*this) != typeid(Process)) {
-      for (const ClassEntry& e : r.classes) {
-        if (*e.type == typeid(*this)) class_entry = e;
-      }
-      if (!class_entry.has_value()) {
-        std::string name = process_internal::ClassName(typeid(*this));
-        return absl::NotFoundError(
-            absl::StrCat("Process.Start (spawn): class ",
-                         process_internal::Demangle(typeid(*this).name()),
-                         " is not registered: add MP_REGISTER_PROCESS(", name,
-                         "); at namespace scope"));
-      }
-      h.class_key = {class_entry->name, class_entry->file};
-    }
-    if (target_ != nullptr) {
-      process_internal::AnyFunction fn = target_->function();
-      if (fn == nullptr) {
-        return absl::InvalidArgumentError(
-            "Process.Start (spawn): the target is a lambda or function "
-            "object, which the spawn start method cannot send to a new "
-            "process; start it with fork, or make it a plain function "
-            "registered with MP_REGISTER");
-      }
-      for (const FunctionEntry& e : r.functions) {
-        if (e.function == fn) function_entry = e;
-      }
-      if (!function_entry.has_value()) {
-        return absl::NotFoundError(
-            absl::StrCat("Process.Start (spawn): function ",
-                         process_internal::FunctionName(fn),
-                         " is not registered: add MP_REGISTER(<function>); "
-                         "at namespace scope"));
-      }
-      h.function_key = {function_entry->name, function_entry->file};
-    }
-  }
-  std::string out;
-  Encoder e(&out, handles);
-  e.Write(h);
-  if (class_entry.has_value()) class_entry->encode(*this, e);
-  if (function_entry.has_value()) function_entry->encode(*target_, e);
-  MP_RETURN_IF_ERROR(e.status());
-  return out;
-}
-
 absl::Status Process::StartSpawn() {
   std::vector<NativeHandle> handles;
-  MP_ASSIGN_OR_RETURN(std::string payload, EncodeForSpawn(&handles));
+  MP_ASSIGN_OR_RETURN(std::string payload,
+                      process_internal::EncodeSpawnPayload(*this, &handles));
   LaunchOptions options;
   options.args = {std::string(process_internal::kSpawnArg)};
   options.payload = std::move(payload);

@@ -191,8 +191,6 @@ class Process {
   explicit Process(std::unique_ptr<process_internal::Target> target);
   absl::Status StartFork();
   absl::Status StartSpawn();
-  absl::StatusOr<std::string> EncodeForSpawn(
-      std::vector<NativeHandle>* handles);
   std::string DefaultName() const;
 
   std::shared_ptr<process_internal::ProcessState> state_;

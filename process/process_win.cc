@@ -2,13 +2,11 @@
 // process handles as sentinels, a kill-on-close job for daemons.
 #include <windows.h>
 
-// After windows.h, whose types they use.
+// After windows.h, whose types it uses.
 #include <bcrypt.h>
-#include <cxxabi.h>
 
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -24,6 +22,7 @@
 #include "base/launch.h"
 #include "base/os_error.h"
 #include "process/internal/state.h"
+#include "process/internal/type_name.h"
 #include "process/process.h"
 
 namespace mp {
@@ -142,20 +141,11 @@ std::string CoffSymbolAt(const void* address) {
   return "";
 }
 
-std::string Demangle(const std::string& name) {
-  int status = 0;
-  char* out = abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status);
-  if (out == nullptr) return name;
-  std::string demangled(out);
-  std::free(out);
-  return demangled;
-}
-
 }  // namespace
 
 std::string FunctionName(void (*fn)()) {
   std::string name = CoffSymbolAt(reinterpret_cast<const void*>(fn));
-  if (!name.empty()) return absl::StrCat("\"", Demangle(name), "\"");
+  if (!name.empty()) return absl::StrCat("\"", Demangle(name.c_str()), "\"");
   return absl::StrCat("at ", absl::Hex(reinterpret_cast<uintptr_t>(fn)));
 }
 

@@ -1,6 +1,6 @@
-// The state behind Process and ProcessRef, and the per-process globals
-// (current process, parent, children, start method), shared by
-// process/process.cc and the platform files.
+// The state behind Process and ProcessRef, and what the platform files
+// (process_posix.cc, process_win.cc) and the common code call of each
+// other.
 
 #ifndef MP_PROCESS_INTERNAL_STATE_H_
 #define MP_PROCESS_INTERNAL_STATE_H_
@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "base/handle.h"
 #include "base/launch.h"
+#include "process/internal/target.h"
 
 namespace mp {
 
@@ -67,6 +68,13 @@ struct ProcessState {
   bool sentinel_pending ABSL_GUARDED_BY(mu) = false;
 };
 
+// Process's private parts, for the package's code that is not a member
+// (process.cc defines them).
+struct ProcessAccess {
+  static ProcessState& State(Process& p);
+  static std::unique_ptr<Target>& TargetOf(Process& p);
+};
+
 // ---------------------------------------------------------------------------
 // Platform parts: process_posix.cc, process_win.cc.
 
@@ -106,7 +114,7 @@ struct ForkRequest {
 absl::StatusOr<ChildProcess> Fork(ForkRequest& request);
 
 // ---------------------------------------------------------------------------
-// Common parts (process.cc) the platform files call.
+// Common parts the platform files call.
 
 // The globals' mutex, held across fork so the child gets it in a known
 // state.
