@@ -51,7 +51,7 @@
 //     one that dies after took the item with it. Nothing to repair.
 //   - A put is committed by one store (`puts`). Everything before it (the
 //     record, a new segment, the END record that links it) is invisible to
-//     consumers and is completed or undone by RepairProducer when the next
+//     consumers and is completed or undone by Producer::Repair when the next
 //     producer takes the lock and is told its owner died: the segment being
 //     linked is recorded in `pending` first, so it is linked or returned to
 //     its free list, never lost; a stale `ppos` (killed between the commit
