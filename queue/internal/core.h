@@ -51,7 +51,7 @@
 //     one that dies after took the item with it. Nothing to repair.
 //   - A put is committed by one store (`puts`). Everything before it (the
 //     record, a new segment, the END record that links it) is invisible to
-//     consumers and is completed or undone by RepairProducer when the next
+//     consumers and is completed or undone by Producer::Repair when the next
 //     producer takes the lock and is told its owner died: the segment being
 //     linked is recorded in `pending` first, so it is linked or returned to
 //     its free list, never lost; a stale `ppos` (killed between the commit
@@ -97,29 +97,31 @@
 #ifndef MP_QUEUE_INTERNAL_CORE_H_
 #define MP_QUEUE_INTERNAL_CORE_H_
 
-#include <algorithm>
-#include <atomic>
 #include <cstdint>
 #include <memory>
 
-#include "absl/base/optimization.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "base/deadline.h"
 #include "base/handle.h"
-#include "base/wait.h"
 #include "queue/internal/arena.h"
+#include "queue/internal/consumer.h"
 #include "queue/internal/layout.h"
+#include "queue/internal/producer.h"
+#include "queue/internal/segment.h"
+#include "queue/internal/sleep_wake.h"
 
 namespace mp {
 namespace queue_internal {
 
 struct QueueTestPeer;
 
+// The queue: a SegmentAllocator that both sides map segments with, a
+// Producer, a Consumer, and the SleepWake they wait and wake with, over one
+// arena's Header.
 class Core {
  public:
   // A new queue. `maxsize` <= 0 means unbounded.
@@ -144,14 +146,18 @@ class Core {
   // The same, for an item whose bytes are the concatenation of `pieces`
   // (copied straight into the queue, without joining them first).
   absl::Status Put(absl::Span<const absl::string_view> pieces,
-                   Deadline deadline);
+                   Deadline deadline) {
+    return producer_.Put(pieces, deadline);
+  }
 
   // Removes the oldest item and passes its bytes to `take` (the view is
   // valid only during the call), returning what `take` returns; the item is
   // removed either way. Blocks until an item is there or `deadline`, then
   // returns mp::EmptyError().
   absl::Status Get(Deadline deadline,
-                   absl::FunctionRef<absl::Status(absl::string_view)> take);
+                   absl::FunctionRef<absl::Status(absl::string_view)> take) {
+    return consumer_.Get(deadline, take);
+  }
 
   uint64_t Qsize() const;
   bool Empty() const { return Qsize() == 0; }
@@ -164,156 +170,24 @@ class Core {
 
   NativeHandle handle() const { return arena_->handle(); }
 
-  // Takes both locks (repairing as usual) and checks the whole structure:
-  // every segment in the arena is on the chain or on one free list, exactly
-  // once; nothing is pending; the records from cpos to ppos are the items
-  // puts - gets counts. For tests: it reads every segment header.
+  // Takes the producer lock (repairing as usual) and checks the whole
+  // structure (CheckConsistencyLocked). For tests: it reads every segment
+  // header.
   absl::Status CheckConsistency();
-
-  // A segment mapped in this process.
-  struct Segment {
-    uint64_t cursor = 0;  // its cursor (class and offset)
-    uint64_t offset = 0;
-    uint64_t size = 0;
-    char* base = nullptr;
-    SegmentHeader* header() const {
-      return reinterpret_cast<SegmentHeader*>(base);
-    }
-    uint64_t end() const { return offset + size; }
-    // Whether `pos` is a record position inside this (mapped) segment.
-    bool Holds(uint64_t pos) const {
-      const uint64_t off = CursorOffset(pos);
-      return (pos & ~kOffsetMask) == (cursor & ~kOffsetMask) &&
-             off >= offset + sizeof(SegmentHeader) &&
-             off <= end() - sizeof(RecordHeader) && off % 8 == 0 &&
-             base != nullptr;
-    }
-  };
 
  private:
   friend struct QueueTestPeer;
 
   Core(std::unique_ptr<Arena> arena, Header* header);
 
-  // Takes the producer lock by `deadline` (repairing after a holder that
-  // died; mp::TimeoutError() if another producer holds it past the
-  // deadline) and revokes the bias if another thread holds it; `me` is
-  // ThreadToken().
-  absl::Status LockProducer(uint64_t me, Deadline deadline);
-  void UnlockProducer();
-  // The bias holder's put of item *n, its outcome in *s if made.
-  enum class BiasedPut { kMade, kFull, kRevoked };
-  BiasedPut PutBiased(absl::Span<const absl::string_view> pieces, uint64_t size,
-                      uint64_t me, uint64_t* n, absl::Status* s);
-  // After a put that committed item `n`: wakes sleeping consumers, and
-  // gives the CPU to a consumer yielding on it now and then.
-  void AfterPut(uint64_t n);
-
-  // Under the producer lock.
-  absl::Status RepairProducer();
-  absl::Status RevokeBias(uint64_t me);
-  // Header::bias_after, within [kBiasAfter, kMaxBiasAfter] whatever the
-  // shared memory holds.
-  uint32_t BiasAfter() const {
-    return std::min(std::max(h_->bias_after, kBiasAfter), kMaxBiasAfter);
-  }
-  // Counts a put by `me` towards the bias, and gives it when earned.
-  void CountRun(uint64_t me);
-  // Releases bias_alive if this thread holds it but no longer the bias.
-  void ReleaseStaleBias(uint64_t me);
-  absl::Status Append(absl::Span<const absl::string_view> pieces, uint64_t size,
-                      uint64_t n);
-  absl::Status SwitchSegment(uint64_t record, uint64_t n, uint64_t* pos);
-  absl::Status Allocate(int c, uint64_t need, Segment* seg);
-  absl::Status Reclaim();
-  // Puts a segment no longer in use on a free list of its class.
-  void PushFree(const Segment& seg);
-  bool OnFreeList(uint64_t cursor) const;
-  absl::Status EnsureBacked(const Segment& seg, uint64_t end);
-  absl::Status CheckLocked();
-
-  // The consumer side (lock-free).
-  // Whether the read position still is (cpos, gets): a check that failed on
-  // a moved position was a race, not corruption.
-  bool ReadPositionIs(uint64_t cpos, uint64_t gets) const;
-  // Get() past its fast path: waits, follows END records, takes big items
-  // under big_item_lock, reports corruption.
-  absl::Status GetSlow(Deadline deadline,
-                       absl::FunctionRef<absl::Status(absl::string_view)> take);
-  // Passes the item of `payload` bytes in the record at `record` (position
-  // c, item g) to `take` and claims it; true, with what `take` returned in
-  // *taken, if this consumer won it.
-  bool TakeAndClaim(const char* record, uint64_t payload, uint64_t c,
-                    uint64_t g,
-                    absl::FunctionRef<absl::Status(absl::string_view)> take,
-                    absl::Status* taken);
-  // After a get: bumps get_word for producers of a bounded queue.
-  void AfterGet();
-  // Follows the END record at `cpos` to the next segment.
-  absl::Status FollowEnd(Segment& seg, uint64_t cpos, uint64_t gets);
-
-  // Maps and checks the segment `cursor` names.
-  absl::Status MapSegment(uint64_t cursor, Segment* seg);
-  // Checks that `cursor` is a record position inside a valid segment, maps
-  // that segment (reusing *cache), and points *seg at it.
-  absl::Status MapPosition(uint64_t cursor, Segment* cache) {
-    if (ABSL_PREDICT_TRUE(cache->Holds(cursor))) return absl::OkStatus();
-    return MapPositionSlow(cursor, cache);
-  }
-  absl::Status MapPositionSlow(uint64_t cursor, Segment* cache);
-
-  // Waits until `ready` (spinning, yielding, then sleeping on put_word with
-  // put_sleepers set, for a consumer; on get_word with get_sleepers set, for
-  // a producer), or the deadline: OK or TimeoutError.
-  enum class Side { kConsumer, kProducer };
-  absl::Status WaitUntil(Side side, Deadline deadline,
-                         absl::FunctionRef<bool()> ready);
-  // WaitUntil's yielding phase: whether `ready` came true. Shows the
-  // caller's CPU in *yielding_cpu meanwhile, if not nullptr.
-  static bool YieldUntil(std::atomic<uint32_t>* yielding_cpu,
-                         absl::FunctionRef<bool()> ready);
-  // Every kHandOffItems puts: yields if a consumer waits by yielding on this
-  // CPU, so that it takes the items while they are in this CPU's caches.
-  void HandOffIfSharingCpu();
-  // `deadline`, or recheck_ from now if that is earlier.
-  Deadline Slice(Deadline deadline) const;
-  // After changing `word`: wakes its sleepers if any announced themselves.
-  static void WakeSleepers(WaitWord& word, std::atomic<uint32_t>& sleepers) {
-    if (sleepers.load() != 0 && sleepers.exchange(0) != 0) {
-      // A failed wake only delays sleepers until their next re-check.
-      word.WakeAll().IgnoreError();
-    }
-  }
-
-  // Whether puts > g (g: the items gotten, just read).
-  bool ItemsAvailable(uint64_t g) const;
-  bool RoomAvailable() const;
-  // For the producer side's owner, `n` being puts: whether a bounded queue
-  // is full (gets, read after `n`, cannot pass it).
-  bool FullAt(uint64_t n) const {
-    return maxsize_ > 0 &&
-           n - h_->read.LoadSecond() >= static_cast<uint64_t>(maxsize_);
-  }
-
   std::unique_ptr<Arena> arena_;
   Header* const h_;
   const int64_t maxsize_;
-  // Segment caches: each is used only under its side's lock.
-  Segment producer_seg_;
-  // Tells this Core's per-thread consumer segment cache from another's.
-  const uint64_t serial_;
-  // A lower bound of h_->puts that this process saw, so a consumer need not
-  // read the producers' cache line on every get.
-  mutable std::atomic<uint64_t> seen_puts_{0};
-  // A sleeper re-checks its condition at least this often: a process killed
-  // between changing the queue and waking the sleepers takes their wake-up
-  // with it, and this bounds how long that delays them. (Tests turn it off
-  // to see that wake-ups arrive without it.)
-  absl::Duration recheck_ = absl::Milliseconds(100);
+  SegmentAllocator segments_;
+  SleepWake wake_;
+  Producer producer_;
+  Consumer consumer_;
 };
-
-// DecodeError("queue: shared state is corrupt: " + what).
-absl::Status CorruptError(absl::string_view what);
 
 }  // namespace queue_internal
 }  // namespace mp

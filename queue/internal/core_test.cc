@@ -50,14 +50,14 @@ struct QueueTestPeer {
   }
   static bool YieldUntil(std::atomic<uint32_t>* yielding_cpu,
                          absl::FunctionRef<bool()> ready) {
-    return Core::YieldUntil(yielding_cpu, ready);
+    return SleepWake::YieldUntil(yielding_cpu, ready);
   }
   // Whether the calling thread holds the producer bias.
   static bool HoldsBias(Core& core) {
     return core.h_->bias.load() == ThreadToken();
   }
   static void TurnOffRecheck(Core& core) {
-    core.recheck_ = absl::InfiniteDuration();
+    core.wake_.recheck_ = absl::InfiniteDuration();
   }
   static SegmentHeader* SegmentAt(Core& core, uint64_t cursor) {
     absl::StatusOr<char*> p =
