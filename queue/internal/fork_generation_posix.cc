@@ -5,7 +5,7 @@
 #include <atomic>
 #include <cstdint>
 
-#include "queue/queue.h"
+#include "queue/internal/basic_queue.h"
 
 namespace mp {
 namespace queue_internal {

@@ -1,4 +1,4 @@
-#include "queue/queue.h"
+#include "queue/internal/basic_queue.h"
 
 #include <cstdint>
 #include <string>
