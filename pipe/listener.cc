@@ -44,8 +44,7 @@ absl::StatusOr<Listener> Listener::Create(std::optional<Address> address,
   if (backlog < 0) return absl::InvalidArgumentError("backlog is negative");
   Listener l;
   l.authkey_ = std::move(authkey);
-  absl::Status s = l.Bind(std::move(address), backlog);
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(l.Bind(std::move(address), backlog));
   return l;
 }
 
@@ -59,11 +58,10 @@ absl::StatusOr<Connection> Client(const Address& address,
                                   std::optional<std::string> authkey,
                                   absl::Duration timeout) {
   Deadline deadline = Deadline::After(timeout);
-  absl::StatusOr<Connection> c = Listener::Connect(address, deadline);
-  if (!c.ok() || !authkey.has_value()) return c;
-  absl::Status s = pipe_internal::AnswerChallenge(*c, *authkey, deadline);
-  if (s.ok()) s = pipe_internal::DeliverChallenge(*c, *authkey, deadline);
-  if (!s.ok()) return s;
+  MP_ASSIGN_OR_RETURN(Connection c, Listener::Connect(address, deadline));
+  if (!authkey.has_value()) return c;
+  MP_RETURN_IF_ERROR(pipe_internal::AnswerChallenge(c, *authkey, deadline));
+  MP_RETURN_IF_ERROR(pipe_internal::DeliverChallenge(c, *authkey, deadline));
   return c;
 }
 

@@ -102,8 +102,7 @@ struct Listener::State {
   }
 
   absl::Status Add(std::unique_ptr<Handshaking> h) {
-    absl::Status s = Watch(h->socket.get(), h.get());
-    if (!s.ok()) return s;
+    MP_RETURN_IF_ERROR(Watch(h->socket.get(), h.get()));
     handshakes.push_back(std::move(h));
     return absl::OkStatus();
   }
@@ -254,11 +253,10 @@ absl::StatusOr<bool> Advance(Handshaking& h, absl::string_view authkey) {
       return LastOsError("Listener.Accept: recv");
     }
     if (n == 0) return h.reader.Eof();
-    absl::Status s = h.reader.Got(static_cast<size_t>(n));
-    if (!s.ok()) return s;
+    MP_RETURN_IF_ERROR(h.reader.Got(static_cast<size_t>(n)));
     if (!h.reader.complete()) continue;
     std::optional<std::string> reply;
-    s = h.handshake.Receive(authkey, h.reader.Take(), &reply);
+    absl::Status s = h.handshake.Receive(authkey, h.reader.Take(), &reply);
     if (reply.has_value()) {
       absl::Status sent = SendNow(fd, *reply);
       if (s.ok()) s = sent;
@@ -318,20 +316,19 @@ absl::Status Listener::Bind(std::optional<Address> address, int backlog) {
     address = Address::Unix(absl::StrCat(dir, "/listener"));
   }
   address_ = *std::move(address);
-  absl::StatusOr<SockAddr> sa = ToSockAddr(address_);
-  if (!sa.ok()) return sa.status();
+  MP_ASSIGN_OR_RETURN(SockAddr sa, ToSockAddr(address_));
   // Non-blocking, so that AcceptAuthenticated() can let in every waiting
   // client and stop when there are no more.
-  int fd = socket(sa->family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  int fd = socket(sa.family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return LastOsError("socket");
   state->socket.reset(fd);
-  if (sa->family == AF_INET) {
+  if (sa.family == AF_INET) {
     int one = 1;
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) {
       return LastOsError("setsockopt(SO_REUSEADDR)");
     }
   }
-  if (bind(fd, sa->get(), sa->length) != 0) {
+  if (bind(fd, sa.get(), sa.length) != 0) {
     return LastOsError(absl::StrCat("bind ", address_.ToString()));
   }
   if (address_.family() == Address::Family::kUnix && !address_.abstract()) {
@@ -344,7 +341,7 @@ absl::Status Listener::Bind(std::optional<Address> address, int backlog) {
     }
   }
   if (listen(fd, backlog) != 0) return LastOsError("listen");
-  if (sa->family == AF_INET) {
+  if (sa.family == AF_INET) {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
     if (getsockname(fd, reinterpret_cast<struct sockaddr*>(&ss), &len) != 0) {
@@ -366,16 +363,15 @@ absl::StatusOr<Connection> Listener::AcceptRaw() {
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        absl::StatusOr<bool> ready = pipe_internal::WaitFd(
-            state_->socket.get(), POLLIN, Deadline::Never());
-        if (!ready.ok()) return ready.status();
+        MP_RETURN_IF_ERROR(pipe_internal::WaitFd(state_->socket.get(), POLLIN,
+                                                 Deadline::Never())
+                               .status());
         continue;
       }
       return LastOsError("accept");
     }
     OwnedHandle h(fd);
-    absl::Status s = TuneTcp(fd, ss.ss_family);
-    if (!s.ok()) return s;
+    MP_RETURN_IF_ERROR(TuneTcp(fd, ss.ss_family));
     last_accepted_ = FromSockAddr(ss, len);
     return Connection::FromHandle(std::move(h));
   }
@@ -383,8 +379,7 @@ absl::StatusOr<Connection> Listener::AcceptRaw() {
 
 absl::StatusOr<Connection> Listener::AcceptAuthenticated() {
   State& st = *state_;
-  absl::Status s = st.EnsureEpoll();
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(st.EnsureEpoll());
   // One client's outcome: it leaves the Listener either way.
   auto finish = [&](Handshaking* h,
                     absl::Status outcome) -> absl::StatusOr<Connection> {
@@ -411,7 +406,8 @@ absl::StatusOr<Connection> Listener::AcceptAuthenticated() {
       h->peer = FromSockAddr(ss, len);
       h->deadline = Deadline::After(handshake_timeout_);
       absl::StatusOr<std::string> challenge = h->handshake.Start();
-      s = challenge.ok() ? TuneTcp(fd, ss.ss_family) : challenge.status();
+      absl::Status s =
+          challenge.ok() ? TuneTcp(fd, ss.ss_family) : challenge.status();
       if (s.ok()) s = SendNow(fd, *challenge);
       if (!s.ok()) {
         last_accepted_ = std::move(h->peer);
@@ -420,8 +416,7 @@ absl::StatusOr<Connection> Listener::AcceptAuthenticated() {
       if (st.handshakes.size() >= static_cast<size_t>(kMaxHandshakes)) {
         st.Remove(st.handshakes.front().get());
       }
-      s = st.Add(std::move(h));
-      if (!s.ok()) return s;
+      MP_RETURN_IF_ERROR(st.Add(std::move(h)));
     }
     struct epoll_event events[kMaxHandshakes + 1];
     int n = epoll_wait(st.epoll.get(), events, kMaxHandshakes + 1, 0);
@@ -442,9 +437,8 @@ absl::StatusOr<Connection> Listener::AcceptAuthenticated() {
       }
       next = Earlier(next, h->deadline);
     }
-    absl::StatusOr<bool> ready =
-        pipe_internal::WaitFd(st.epoll.get(), POLLIN, next);
-    if (!ready.ok()) return ready.status();
+    MP_RETURN_IF_ERROR(
+        pipe_internal::WaitFd(st.epoll.get(), POLLIN, next).status());
   }
 }
 
@@ -452,16 +446,14 @@ absl::StatusOr<NativeHandle> Listener::WaitHandle() {
   if (closed()) return ClosedError("listener is closed");
   State& st = *state_;
   if (st.handshakes.empty()) return st.socket.get();
-  absl::Status s = st.EnsureEpoll();
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(st.EnsureEpoll());
   return st.epoll.get();
 }
 
 absl::StatusOr<Connection> Listener::Connect(const Address& address,
                                              Deadline deadline) {
-  absl::StatusOr<SockAddr> sa = ToSockAddr(address);
-  if (!sa.ok()) return sa.status();
-  int fd = socket(sa->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  MP_ASSIGN_OR_RETURN(SockAddr sa, ToSockAddr(address));
+  int fd = socket(sa.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return LastOsError("socket");
   OwnedHandle h(fd);
   const std::string what = absl::StrCat("connect ", address.ToString());
@@ -470,20 +462,19 @@ absl::StatusOr<Connection> Listener::Connect(const Address& address,
   while (true) {
     if (!deadline.IsNever()) {
       if (deadline.Expired()) return timed_out;
-      absl::Status s = SetSendTimeout(fd, deadline.Remaining());
-      if (!s.ok()) return s;
+      MP_RETURN_IF_ERROR(SetSendTimeout(fd, deadline.Remaining()));
     }
-    if (connect(fd, sa->get(), sa->length) == 0) break;
+    if (connect(fd, sa.get(), sa.length) == 0) break;
     int e = errno;
     if (e == EAGAIN || e == EINPROGRESS) return timed_out;
     if (e != EINTR) return ErrnoError(e, what);
     // A Unix connect interrupted while it waited for room has not begun:
     // try again.
-    if (sa->family == AF_UNIX) continue;
+    if (sa.family == AF_UNIX) continue;
     // TCP's goes on in the background: wait for it.
-    absl::StatusOr<bool> ready = pipe_internal::WaitFd(fd, POLLOUT, deadline);
-    if (!ready.ok()) return ready.status();
-    if (!*ready) return timed_out;
+    MP_ASSIGN_OR_RETURN(bool ready,
+                        pipe_internal::WaitFd(fd, POLLOUT, deadline));
+    if (!ready) return timed_out;
     int err = 0;
     socklen_t len = sizeof err;
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
@@ -494,11 +485,9 @@ absl::StatusOr<Connection> Listener::Connect(const Address& address,
   }
   if (!deadline.IsNever()) {
     // The bound was for the connect; the Connection's sends have none.
-    absl::Status s = SetSendTimeout(fd, absl::ZeroDuration());
-    if (!s.ok()) return s;
+    MP_RETURN_IF_ERROR(SetSendTimeout(fd, absl::ZeroDuration()));
   }
-  absl::Status s = TuneTcp(fd, sa->family);
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(TuneTcp(fd, sa.family));
   return Connection::FromHandle(std::move(h));
 }
 

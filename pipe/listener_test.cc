@@ -63,12 +63,10 @@ std::thread PingClient(const Address& address,
 
 // Accepts one connection and answers its "ping".
 absl::Status ServePing(Listener& listener) {
-  absl::StatusOr<Connection> c = listener.Accept();
-  if (!c.ok()) return c.status();
-  absl::StatusOr<std::string> m = c->RecvBytes();
-  if (!m.ok()) return m.status();
-  if (*m != "ping") return absl::InternalError(*m);
-  return c->SendBytes("pong");
+  MP_ASSIGN_OR_RETURN(Connection c, listener.Accept());
+  MP_ASSIGN_OR_RETURN(std::string m, c.RecvBytes());
+  if (m != "ping") return absl::InternalError(m);
+  return c.SendBytes("pong");
 }
 
 // A client with `authkey` pings and the listener serves it: both succeed.

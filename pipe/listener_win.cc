@@ -91,8 +91,7 @@ Address FromSockAddr(const struct sockaddr_in& in) {
 
 // A TCP socket that child processes do not inherit.
 absl::StatusOr<SOCKET> NewTcpSocket() {
-  absl::Status s = pipe_internal::EnsureWinsock();
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(pipe_internal::EnsureWinsock());
   SOCKET sock = WSASocketW(AF_INET, SOCK_STREAM, IPPROTO_TCP, nullptr, 0,
                            WSA_FLAG_OVERLAPPED);
   if (sock == INVALID_SOCKET) return Win32Error(WSAGetLastError(), "socket");
@@ -234,8 +233,7 @@ struct Handshaking {
         return Win32Error(WSAGetLastError(), "Listener.Accept: WSARecv");
       }
       if (n == 0) return reader.Eof();
-      absl::Status s = reader.Got(n);
-      if (!s.ok()) return s;
+      MP_RETURN_IF_ERROR(reader.Got(n));
       if (!reader.complete()) return false;
       got = reader.Take();
     } else {
@@ -356,12 +354,10 @@ struct Listener::State {
       }
       connected = true;
     }
-    absl::StatusOr<OwnedHandle> next =
-        NewPipeInstance(pipe_name, /*first=*/false);
-    if (!next.ok()) return next.status();
-    OwnedHandle taken = std::exchange(pipe, *std::move(next));
-    absl::Status s = StartConnect();
-    if (!s.ok()) return s;
+    MP_ASSIGN_OR_RETURN(OwnedHandle next,
+                        NewPipeInstance(pipe_name, /*first=*/false));
+    OwnedHandle taken = std::exchange(pipe, std::move(next));
+    MP_RETURN_IF_ERROR(StartConnect());
     return taken;
   }
 
@@ -404,8 +400,7 @@ absl::Status Listener::Bind(std::optional<Address> address, int backlog) {
   if (!state->event.valid()) return LastOsError("CreateEvent");
   switch (address_.family()) {
     case Address::Family::kPipe: {
-      absl::Status s = CheckPipeName(address_);
-      if (!s.ok()) return s;
+      MP_RETURN_IF_ERROR(CheckPipeName(address_));
       state->pipe_name = pipe_internal::Widen(address_.path());
       // FILE_FLAG_FIRST_PIPE_INSTANCE refuses a name in use on Windows but
       // not under Wine: ask first whether any instance exists.
@@ -414,38 +409,33 @@ absl::Status Listener::Bind(std::optional<Address> address, int backlog) {
         return absl::AlreadyExistsError(absl::StrCat(
             "bind ", address_.ToString(), ": a pipe of that name exists"));
       }
-      absl::StatusOr<OwnedHandle> h =
-          NewPipeInstance(state->pipe_name, /*first=*/true);
-      if (!h.ok()) return h.status();
-      state->pipe = *std::move(h);
-      s = state->StartConnect();
-      if (!s.ok()) return s;
+      MP_ASSIGN_OR_RETURN(state->pipe,
+                          NewPipeInstance(state->pipe_name, /*first=*/true));
+      MP_RETURN_IF_ERROR(state->StartConnect());
       break;
     }
     case Address::Family::kInet: {
-      absl::StatusOr<SOCKET> sock = NewTcpSocket();
-      if (!sock.ok()) return sock.status();
-      state->socket = *sock;
-      absl::StatusOr<struct sockaddr_in> sa = ResolveInet(address_);
-      if (!sa.ok()) return sa.status();
+      MP_ASSIGN_OR_RETURN(SOCKET sock, NewTcpSocket());
+      state->socket = sock;
+      MP_ASSIGN_OR_RETURN(struct sockaddr_in sa, ResolveInet(address_));
       // Without SO_REUSEADDR (whose Windows meaning lets another socket
       // take the port over) a second bind of the address fails.
-      if (bind(*sock, reinterpret_cast<const struct sockaddr*>(&*sa),
-               sizeof *sa) != 0) {
+      if (bind(sock, reinterpret_cast<const struct sockaddr*>(&sa),
+               sizeof sa) != 0) {
         return Win32Error(WSAGetLastError(),
                           absl::StrCat("bind ", address_.ToString()));
       }
-      if (listen(*sock, backlog) != 0) {
+      if (listen(sock, backlog) != 0) {
         return Win32Error(WSAGetLastError(), "listen");
       }
       struct sockaddr_in bound;
       int len = sizeof bound;
-      if (getsockname(*sock, reinterpret_cast<struct sockaddr*>(&bound),
-                      &len) != 0) {
+      if (getsockname(sock, reinterpret_cast<struct sockaddr*>(&bound), &len) !=
+          0) {
         return Win32Error(WSAGetLastError(), "getsockname");
       }
       address_ = FromSockAddr(bound);
-      if (WSAEventSelect(*sock, state->event.get(), FD_ACCEPT) != 0) {
+      if (WSAEventSelect(sock, state->event.get(), FD_ACCEPT) != 0) {
         return Win32Error(WSAGetLastError(), "WSAEventSelect");
       }
       break;
@@ -466,22 +456,19 @@ absl::StatusOr<Connection> Listener::AcceptRaw() {
       // are waiting.
       WSANETWORKEVENTS events;
       WSAEnumNetworkEvents(st.socket, st.event.get(), &events);
-      absl::StatusOr<std::optional<std::pair<SOCKET, Address>>> client =
-          st.TakeSocket();
-      if (!client.ok()) return client.status();
-      if (client->has_value()) {
-        last_accepted_ = (*client)->second;
-        return TcpConnection((*client)->first);
+      MP_ASSIGN_OR_RETURN(auto client, st.TakeSocket());
+      if (client.has_value()) {
+        last_accepted_ = client->second;
+        return TcpConnection(client->first);
       }
       if (WaitForSingleObject(st.event.get(), INFINITE) != WAIT_OBJECT_0) {
         return LastOsError("WaitForSingleObject");
       }
     }
   }
-  absl::StatusOr<OwnedHandle> taken = st.TakePipe();
-  if (!taken.ok()) return taken.status();
+  MP_ASSIGN_OR_RETURN(OwnedHandle taken, st.TakePipe());
   last_accepted_.reset();  // Python: None for pipes
-  return Connection::FromHandle(*std::move(taken));
+  return Connection::FromHandle(std::move(taken));
 }
 
 absl::StatusOr<Connection> Listener::AcceptAuthenticated() {
@@ -622,8 +609,7 @@ absl::StatusOr<Connection> Listener::Connect(const Address& address,
   const std::string what = absl::StrCat("connect ", address.ToString());
   switch (address.family()) {
     case Address::Family::kPipe: {
-      absl::Status s = CheckPipeName(address);
-      if (!s.ok()) return s;
+      MP_RETURN_IF_ERROR(CheckPipeName(address));
       std::wstring name = pipe_internal::Widen(address.path());
       Deadline busy =
           deadline.IsNever() ? Deadline::After(kConnectTimeout) : deadline;
@@ -652,18 +638,15 @@ absl::StatusOr<Connection> Listener::Connect(const Address& address,
       }
     }
     case Address::Family::kInet: {
-      absl::StatusOr<SOCKET> sock = NewTcpSocket();
-      if (!sock.ok()) return sock.status();
+      MP_ASSIGN_OR_RETURN(SOCKET sock, NewTcpSocket());
       // Closed on every way out until the Connection takes it.
       std::unique_ptr<void, void (*)(void*)> guard(
-          reinterpret_cast<void*>(*sock),
+          reinterpret_cast<void*>(sock),
           [](void* s) { closesocket(reinterpret_cast<SOCKET>(s)); });
-      absl::StatusOr<struct sockaddr_in> sa = ResolveInet(address);
-      if (!sa.ok()) return sa.status();
-      absl::Status s = ConnectSocket(*sock, *sa, deadline, what);
-      if (!s.ok()) return s;
+      MP_ASSIGN_OR_RETURN(struct sockaddr_in sa, ResolveInet(address));
+      MP_RETURN_IF_ERROR(ConnectSocket(sock, sa, deadline, what));
       guard.release();
-      return TcpConnection(*sock);
+      return TcpConnection(sock);
     }
     case Address::Family::kUnix:
       break;

@@ -56,8 +56,7 @@ absl::StatusOr<Connection> Connection::FromHandle(OwnedHandle handle,
         "at least one of `readable` and `writable` must be true");
   }
   Connection c(std::move(handle), readable, writable);
-  absl::Status s = c.Init();
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(c.Init());
   return c;
 }
 
@@ -79,8 +78,7 @@ absl::Status Connection::CheckWritable() const {
 
 absl::Status Connection::SendBytes(absl::string_view buf, size_t offset,
                                    std::optional<size_t> size) {
-  absl::Status s = CheckWritable();
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(CheckWritable());
   if (offset > buf.size()) {
     return absl::InvalidArgumentError("buffer length < offset");
   }
@@ -98,21 +96,19 @@ absl::StatusOr<std::string> Connection::RecvBytes(
 
 absl::StatusOr<std::string> Connection::RecvBytesUntil(
     std::optional<size_t> maxlength, Deadline deadline) {
-  absl::Status s = CheckReadable();
-  if (!s.ok()) return s;
-  absl::StatusOr<uint64_t> length = PeekLength(deadline);
-  if (!length.ok()) return length.status();
-  if (maxlength.has_value() && *length > *maxlength) {
+  MP_RETURN_IF_ERROR(CheckReadable());
+  MP_ASSIGN_OR_RETURN(uint64_t length, PeekLength(deadline));
+  if (maxlength.has_value() && length > *maxlength) {
     return absl::ResourceExhaustedError(
-        absl::StrCat("bad message length: the message has ", *length,
+        absl::StrCat("bad message length: the message has ", length,
                      " bytes, maxlength is ", *maxlength));
   }
   std::string out;
-  if (*length > out.max_size()) {
+  if (length > out.max_size()) {
     return absl::ResourceExhaustedError(absl::StrCat(
-        "bad message length: ", *length, " bytes do not fit in memory"));
+        "bad message length: ", length, " bytes do not fit in memory"));
   }
-  const size_t size = static_cast<size_t>(*length);
+  const size_t size = static_cast<size_t>(length);
   if (PayloadIsStreamed() && size > kBelieved) {
     return ReadClaimedPayload(size, deadline);
   }
@@ -124,8 +120,7 @@ absl::StatusOr<std::string> Connection::RecvBytesUntil(
   } catch (const std::bad_alloc&) {
     return NoMemoryError(size);
   }
-  s = ReadPayload(out.data(), size, deadline);
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(ReadPayload(out.data(), size, deadline));
   return out;
 }
 
@@ -133,13 +128,11 @@ absl::StatusOr<std::string> Connection::ReadClaimedPayload(size_t size,
                                                            Deadline deadline) {
   std::vector<std::string> pieces;
   size_t done = 0;
-  absl::Status s;
   try {
     while (done < size / kClaimPerByteReceived) {
       const size_t piece = std::min(kPiece, size - done);
       pieces.emplace_back(piece, '\0');
-      s = ReadPayload(pieces.back().data(), piece, deadline);
-      if (!s.ok()) return s;
+      MP_RETURN_IF_ERROR(ReadPayload(pieces.back().data(), piece, deadline));
       done += piece;
     }
     std::string out(size, '\0');
@@ -149,8 +142,7 @@ absl::StatusOr<std::string> Connection::ReadClaimedPayload(size_t size,
       at += piece.size();
     }
     pieces = std::vector<std::string>();
-    s = ReadPayload(out.data() + done, size - done, deadline);
-    if (!s.ok()) return s;
+    MP_RETURN_IF_ERROR(ReadPayload(out.data() + done, size - done, deadline));
     return out;
   } catch (const std::bad_alloc&) {
     // As in RecvBytesUntil, except that once part of the payload is read
@@ -158,8 +150,7 @@ absl::StatusOr<std::string> Connection::ReadClaimedPayload(size_t size,
     // next message.
     pieces = std::vector<std::string>();
     if (done != 0) {
-      s = DiscardPayload(size - done, deadline);
-      if (!s.ok()) return s;
+      MP_RETURN_IF_ERROR(DiscardPayload(size - done, deadline));
     }
     return NoMemoryError(size);
   }
@@ -169,8 +160,7 @@ absl::Status Connection::DiscardPayload(size_t size, Deadline deadline) {
   char sink[16 << 10];
   while (size > 0) {
     const size_t piece = std::min(size, sizeof sink);
-    absl::Status s = ReadPayload(sink, piece, deadline);
-    if (!s.ok()) return s;
+    MP_RETURN_IF_ERROR(ReadPayload(sink, piece, deadline));
     size -= piece;
   }
   return absl::OkStatus();
@@ -178,24 +168,21 @@ absl::Status Connection::DiscardPayload(size_t size, Deadline deadline) {
 
 absl::StatusOr<size_t> Connection::RecvBytesInto(absl::Span<char> buffer,
                                                  size_t offset) {
-  absl::Status s = CheckReadable();
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(CheckReadable());
   if (offset > buffer.size()) {
     return absl::InvalidArgumentError("offset too large");
   }
-  absl::StatusOr<uint64_t> length = PeekLength(Deadline::Never());
-  if (!length.ok()) return length.status();
-  if (*length > buffer.size() - offset) {
-    return BufferTooShortError(static_cast<size_t>(*length));
+  MP_ASSIGN_OR_RETURN(uint64_t length, PeekLength(Deadline::Never()));
+  if (length > buffer.size() - offset) {
+    return BufferTooShortError(static_cast<size_t>(length));
   }
-  s = ReadPayload(buffer.data() + offset, *length, Deadline::Never());
-  if (!s.ok()) return s;
-  return static_cast<size_t>(*length);
+  MP_RETURN_IF_ERROR(
+      ReadPayload(buffer.data() + offset, length, Deadline::Never()));
+  return static_cast<size_t>(length);
 }
 
 absl::StatusOr<bool> Connection::Poll(absl::Duration timeout) {
-  absl::Status s = CheckReadable();
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(CheckReadable());
   return PollUntil(Deadline::After(timeout));
 }
 

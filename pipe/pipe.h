@@ -83,6 +83,7 @@
 #include "base/codec.h"
 #include "base/deadline.h"
 #include "base/handle.h"
+#include "base/status.h"
 #include "pipe/internal/connection_handle.h"
 
 namespace mp {
@@ -229,18 +230,15 @@ class Connection {
 
 template <typename T>
 absl::Status Connection::Send(const T& obj) {
-  absl::Status s = CheckWritable();
-  if (!s.ok()) return s;
-  absl::StatusOr<std::string> bytes = ::mp::Encode(obj);
-  if (!bytes.ok()) return bytes.status();
-  return WriteMessage(*bytes);
+  MP_RETURN_IF_ERROR(CheckWritable());
+  MP_ASSIGN_OR_RETURN(std::string bytes, ::mp::Encode(obj));
+  return WriteMessage(bytes);
 }
 
 template <typename T>
 absl::StatusOr<T> Connection::Recv() {
-  absl::StatusOr<std::string> bytes = RecvBytes();
-  if (!bytes.ok()) return bytes.status();
-  return ::mp::Decode<T>(*bytes);
+  MP_ASSIGN_OR_RETURN(std::string bytes, RecvBytes());
+  return ::mp::Decode<T>(bytes);
 }
 
 // Returns the two ends of a new pipe. Duplex: both ends send and receive.

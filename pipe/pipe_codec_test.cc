@@ -81,8 +81,7 @@ TEST(SendRecvTest, HandlesCannotBeSent) {
 // handle table, hand over (here: duplicate) the handles, decode.
 absl::StatusOr<Connection> CarryAcross(const Connection& c) {
   std::vector<NativeHandle> table;
-  absl::StatusOr<std::string> bytes = Encode(c, &table);
-  if (!bytes.ok()) return bytes.status();
+  MP_ASSIGN_OR_RETURN(std::string bytes, Encode(c, &table));
   std::vector<OwnedHandle> received;
   for (NativeHandle h : table) {
     OwnedHandle borrowed(h);
@@ -91,7 +90,7 @@ absl::StatusOr<Connection> CarryAcross(const Connection& c) {
     if (!dup.ok()) return dup.status();
     received.push_back(*std::move(dup));
   }
-  return Decode<Connection>(*bytes, &received);
+  return Decode<Connection>(bytes, &received);
 }
 
 TEST(ConnectionCodecTest, CarriedConnectionWorksBothWays) {

@@ -200,13 +200,12 @@ TEST(PipeForkTest, WaitCollectsMessagesAndEofsFromFourChildren) {
   ASSERT_NO_FATAL_FAILURE(CollectUntilEof(
       readers,
       [](Connection& r) -> absl::StatusOr<std::pair<int, int>> {
-        absl::StatusOr<std::string> m = r.RecvBytes();
-        if (!m.ok()) return m.status();
-        std::pair<std::string, std::string> parts = absl::StrSplit(*m, ':');
+        MP_ASSIGN_OR_RETURN(std::string m, r.RecvBytes());
+        std::pair<std::string, std::string> parts = absl::StrSplit(m, ':');
         std::pair<int, int> sent;
         if (!absl::SimpleAtoi(parts.first, &sent.first) ||
             !absl::SimpleAtoi(parts.second, &sent.second)) {
-          return absl::DataLossError(absl::StrCat("not \"c:i\": ", *m));
+          return absl::DataLossError(absl::StrCat("not \"c:i\": ", m));
         }
         return sent;
       },

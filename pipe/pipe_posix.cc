@@ -94,9 +94,8 @@ absl::Status WriteAll(int fd, bool socket, struct iovec* iov, int count) {
       int e = errno;
       if (e == EINTR) continue;
       if (e == EAGAIN || e == EWOULDBLOCK) {
-        absl::StatusOr<bool> ready =
-            pipe_internal::WaitFd(fd, POLLOUT, Deadline::Never());
-        if (!ready.ok()) return ready.status();
+        MP_RETURN_IF_ERROR(
+            pipe_internal::WaitFd(fd, POLLOUT, Deadline::Never()).status());
         continue;
       }
       if (e == EPIPE || e == ECONNRESET) return BrokenPipe();
@@ -117,9 +116,8 @@ absl::Status WriteAll(int fd, bool socket, struct iovec* iov, int count) {
 }
 
 absl::Status WaitReadable(int fd, Deadline deadline) {
-  absl::StatusOr<bool> ready = pipe_internal::WaitFd(fd, POLLIN, deadline);
-  if (!ready.ok()) return ready.status();
-  if (!*ready) return TimeoutError("Connection.RecvBytes: timed out");
+  MP_ASSIGN_OR_RETURN(bool ready, pipe_internal::WaitFd(fd, POLLIN, deadline));
+  if (!ready) return TimeoutError("Connection.RecvBytes: timed out");
   return absl::OkStatus();
 }
 
@@ -128,16 +126,14 @@ absl::StatusOr<size_t> ReadSome(int fd, char* out, size_t size,
                                 Deadline deadline) {
   while (true) {
     if (!deadline.IsNever()) {
-      absl::Status s = WaitReadable(fd, deadline);
-      if (!s.ok()) return s;
+      MP_RETURN_IF_ERROR(WaitReadable(fd, deadline));
     }
     ssize_t n = read(fd, out, size > SSIZE_MAX ? SSIZE_MAX : size);
     if (n >= 0) return static_cast<size_t>(n);
     int e = errno;
     if (e == EINTR) continue;
     if (e == EAGAIN || e == EWOULDBLOCK) {
-      absl::Status s = WaitReadable(fd, deadline);
-      if (!s.ok()) return s;
+      MP_RETURN_IF_ERROR(WaitReadable(fd, deadline));
       continue;
     }
     return ErrnoError(e, "Connection.RecvBytes");
@@ -149,10 +145,10 @@ absl::Status ReadExact(int fd, char* out, size_t size, Deadline deadline,
                        AtStart at_start) {
   size_t done = 0;
   while (done < size) {
-    absl::StatusOr<size_t> n = ReadSome(fd, out + done, size - done, deadline);
-    if (!n.ok()) return n.status();
-    if (*n == 0) return pipe_internal::EndOfFile(done, at_start);
-    done += *n;
+    MP_ASSIGN_OR_RETURN(size_t n,
+                        ReadSome(fd, out + done, size - done, deadline));
+    if (n == 0) return pipe_internal::EndOfFile(done, at_start);
+    done += n;
   }
   return absl::OkStatus();
 }
@@ -195,8 +191,7 @@ absl::Status Connection::WriteMessage(absl::string_view payload) {
   unsigned char announce[kBulkPacket] = {kBulk};
   pipe_internal::EncodeLongLength(payload.size(), announce + 1);
   struct iovec head = {announce, sizeof announce};
-  absl::Status s = WriteAll(pipe_fd, /*socket=*/false, &head, 1);
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(WriteAll(pipe_fd, /*socket=*/false, &head, 1));
   struct iovec body = {data, payload.size()};
   return WriteAll(bulk_.get(), /*socket=*/true, &body, 1);
 }
@@ -207,16 +202,15 @@ absl::StatusOr<uint64_t> Connection::PeekLength(Deadline deadline) {
   if (packet_) {
     if (packet_buffer_ == nullptr) packet_buffer_.reset(new char[kPacket]);
     // A whole packet, exactly one message; nothing of the next is taken.
-    absl::StatusOr<size_t> n =
-        ReadSome(fd, packet_buffer_.get(), kPacket, deadline);
-    if (!n.ok()) return n.status();
-    if (*n == 0) return EofError();
+    MP_ASSIGN_OR_RETURN(size_t n,
+                        ReadSome(fd, packet_buffer_.get(), kPacket, deadline));
+    if (n == 0) return EofError();
     if (packet_buffer_[0] == kInline) {
       pending_inline_ = true;
-      pending_length_ = *n - 1;
+      pending_length_ = n - 1;
       return *pending_length_;
     }
-    if (packet_buffer_[0] != kBulk || *n != kBulkPacket) {
+    if (packet_buffer_[0] != kBulk || n != kBulkPacket) {
       return absl::DataLossError("bad message on the pipe");
     }
     pending_inline_ = false;
@@ -279,12 +273,13 @@ absl::Status MpDecode(Decoder& d, Connection& c) {
   Connection out;
   bool socket = false, has_write = false, has_bulk = false;
   OwnedHandle handle;
-  absl::Status s = d.Read(out.readable_, out.writable_, socket, out.packet_);
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(d.Read(out.readable_, out.writable_, socket, out.packet_));
   if (!out.readable_ && !out.writable_) {
     return DecodeError("Connection: neither readable nor writable");
   }
-  s = d.Read(handle, has_write);
+  // The handle is adopted before any other check, so that a failure below
+  // closes it.
+  absl::Status s = d.Read(handle, has_write);
   out.handle_ = pipe_internal::ConnectionHandle(std::move(handle), socket);
   if (s.ok() && has_write) s = d.Read(out.write_handle_);
   if (s.ok()) s = d.Read(has_bulk);
@@ -296,13 +291,11 @@ absl::Status MpDecode(Decoder& d, Connection& c) {
   }
   if (!socket) {
     // A spawned child starts with SIGPIPE's default action.
-    s = HandleSigpipe();
-    if (!s.ok()) return s;
+    MP_RETURN_IF_ERROR(HandleSigpipe());
   }
   if (out.pending_inline_) {
     std::string message;
-    s = d.Read(message);
-    if (!s.ok()) return s;
+    MP_RETURN_IF_ERROR(d.Read(message));
     if (!out.packet_ || !out.pending_length_.has_value() ||
         message.size() != *out.pending_length_ || message.size() >= kPacket) {
       return DecodeError("Connection: bad pending message");
@@ -329,13 +322,13 @@ absl::StatusOr<std::pair<Connection, Connection>> StreamPipe(bool duplex) {
     return LastOsError("pipe2");
   }
   OwnedHandle a(fds[0]), b(fds[1]);
-  absl::StatusOr<Connection> first =
-      Connection::FromHandle(std::move(a), /*readable=*/true, duplex);
-  if (!first.ok()) return first.status();
-  absl::StatusOr<Connection> second =
-      Connection::FromHandle(std::move(b), duplex, /*writable=*/true);
-  if (!second.ok()) return second.status();
-  return std::make_pair(*std::move(first), *std::move(second));
+  MP_ASSIGN_OR_RETURN(
+      Connection first,
+      Connection::FromHandle(std::move(a), /*readable=*/true, duplex));
+  MP_ASSIGN_OR_RETURN(
+      Connection second,
+      Connection::FromHandle(std::move(b), duplex, /*writable=*/true));
+  return std::make_pair(std::move(first), std::move(second));
 }
 
 // A packet-mode pipe: [0] reads, [1] writes.
@@ -352,15 +345,13 @@ absl::Status PacketPipe(OwnedHandle out[2]) {
 }  // namespace
 
 absl::StatusOr<std::pair<Connection, Connection>> Pipe(bool duplex) {
-  absl::Status s = HandleSigpipe();
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(HandleSigpipe());
   OwnedHandle forth[2], back[2];
-  s = PacketPipe(forth);
+  absl::Status s = PacketPipe(forth);
   if (absl::IsInvalidArgument(s)) return StreamPipe(duplex);
   if (!s.ok()) return s;
   if (duplex) {
-    s = PacketPipe(back);
-    if (!s.ok()) return s;
+    MP_RETURN_IF_ERROR(PacketPipe(back));
   }
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {

@@ -55,8 +55,7 @@ absl::Status SocketReadExact(SOCKET s, char* out, size_t size,
   size_t done = 0;
   while (done < size) {
     if (!deadline.IsNever()) {
-      absl::Status w = SocketWaitReadable(s, deadline);
-      if (!w.ok()) return w;
+      MP_RETURN_IF_ERROR(SocketWaitReadable(s, deadline));
     }
     int want = static_cast<int>(std::min(size - done, kMaxChunk));
     int n = recv(s, out + done, want, 0);
@@ -68,8 +67,7 @@ absl::Status SocketReadExact(SOCKET s, char* out, size_t size,
     int error = WSAGetLastError();
     if (error == WSAEINTR) continue;
     if (error == WSAEWOULDBLOCK) {
-      absl::Status w = SocketWaitReadable(s, deadline);
-      if (!w.ok()) return w;
+      MP_RETURN_IF_ERROR(SocketWaitReadable(s, deadline));
       continue;
     }
     return Win32Error(error, "Connection.RecvBytes");
@@ -130,8 +128,7 @@ absl::StatusOr<Probe> ProbePipeUntil(HANDLE h, HANDLE event,
 
 absl::Status Connection::Init() {
   HANDLE h = handle_.get();
-  absl::Status s = pipe_internal::EnsureWinsock();
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(pipe_internal::EnsureWinsock());
   int type = 0;
   int len = sizeof type;
   if (getsockopt(AsSocket(h), SOL_SOCKET, SO_TYPE,
@@ -178,8 +175,7 @@ absl::Status Connection::WriteMessage(absl::string_view payload) {
     size_t header_size = pipe_internal::EncodeHeader(payload.size(), header);
     const char* h = reinterpret_cast<const char*>(header);
     if (payload.size() > kConcatenateUpTo) {
-      absl::Status st = SocketSendAll(sock, h, header_size);
-      if (!st.ok()) return st;
+      MP_RETURN_IF_ERROR(SocketSendAll(sock, h, header_size));
       return SocketSendAll(sock, payload.data(), payload.size());
     }
     // Small messages leave in one send, as Python's do.
@@ -242,9 +238,8 @@ absl::StatusOr<uint64_t> Connection::PeekLength(Deadline deadline) {
     }
     // Nothing, or an empty message that Peek cannot tell from nothing: a
     // zero-byte read waits for a message and takes only an empty one.
-    absl::StatusOr<Probe> p = ProbePipeUntil(h, event_.get(), deadline);
-    if (!p.ok()) return p.status();
-    switch (*p) {
+    MP_ASSIGN_OR_RETURN(Probe p, ProbePipeUntil(h, event_.get(), deadline));
+    switch (p) {
       case Probe::kPending:
         return TimeoutError("Connection.RecvBytes: timed out");
       case Probe::kEmptyMessage:
@@ -312,10 +307,9 @@ absl::StatusOr<bool> Connection::PollUntil(Deadline deadline) {
     return Win32Error(error, "PeekNamedPipe");
   }
   if (avail > 0) return true;
-  absl::StatusOr<Probe> p = ProbePipeUntil(h, event_.get(), deadline);
-  if (!p.ok()) return p.status();
-  if (*p == Probe::kEmptyMessage) got_empty_message_ = true;
-  return *p != Probe::kPending;
+  MP_ASSIGN_OR_RETURN(Probe p, ProbePipeUntil(h, event_.get(), deadline));
+  if (p == Probe::kEmptyMessage) got_empty_message_ = true;
+  return p != Probe::kPending;
 }
 
 void MpEncode(Encoder& e, const Connection& c) {
@@ -338,9 +332,9 @@ void MpEncode(Encoder& e, const Connection& c) {
 absl::Status MpDecode(Decoder& d, Connection& c) {
   Connection out;
   OwnedHandle handle;
-  absl::Status s = d.Read(out.readable_, out.writable_, out.got_empty_message_,
-                          out.pending_length_, handle);
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(d.Read(out.readable_, out.writable_,
+                            out.got_empty_message_, out.pending_length_,
+                            handle));
   if (!out.readable_ && !out.writable_) {
     return DecodeError("Connection: neither readable nor writable");
   }
@@ -353,11 +347,10 @@ absl::Status MpDecode(Decoder& d, Connection& c) {
 
 absl::StatusOr<std::pair<Connection, Connection>> Pipe(bool duplex) {
   static std::atomic<unsigned> counter{0};
-  absl::StatusOr<std::string> random = pipe_internal::RandomBytes(8);
-  if (!random.ok()) return random.status();
+  MP_ASSIGN_OR_RETURN(std::string random, pipe_internal::RandomBytes(8));
   std::wstring name = pipe_internal::Widen(
       absl::StrCat("\\\\.\\pipe\\mp-pipe-", GetCurrentProcessId(), "-",
-                   counter++, "-", absl::BytesToHexString(*random)));
+                   counter++, "-", absl::BytesToHexString(random)));
   // The first end reads (and in duplex also writes), as in Python.
   DWORD open_mode = duplex ? PIPE_ACCESS_DUPLEX : PIPE_ACCESS_INBOUND;
   OwnedHandle first(CreateNamedPipeW(
@@ -388,13 +381,13 @@ absl::StatusOr<std::pair<Connection, Connection>> Pipe(bool duplex) {
       return Win32Error(error, "ConnectNamedPipe");
     }
   }
-  absl::StatusOr<Connection> a =
-      Connection::FromHandle(std::move(first), /*readable=*/true, duplex);
-  if (!a.ok()) return a.status();
-  absl::StatusOr<Connection> b =
-      Connection::FromHandle(std::move(second), duplex, /*writable=*/true);
-  if (!b.ok()) return b.status();
-  return std::make_pair(*std::move(a), *std::move(b));
+  MP_ASSIGN_OR_RETURN(
+      Connection a,
+      Connection::FromHandle(std::move(first), /*readable=*/true, duplex));
+  MP_ASSIGN_OR_RETURN(
+      Connection b,
+      Connection::FromHandle(std::move(second), duplex, /*writable=*/true));
+  return std::make_pair(std::move(a), std::move(b));
 }
 
 }  // namespace mp

@@ -120,11 +120,9 @@ class PythonPeer {
 // "bye".
 absl::Status ServeExchange(Connection& c) {
   for (int i = 0; i < 3; ++i) {
-    absl::StatusOr<std::string> m = c.RecvBytes();
-    if (!m.ok()) return m.status();
-    std::string reply(m->rbegin(), m->rend());
-    absl::Status s = c.SendBytes(reply);
-    if (!s.ok()) return s;
+    MP_ASSIGN_OR_RETURN(std::string m, c.RecvBytes());
+    std::string reply(m.rbegin(), m.rend());
+    MP_RETURN_IF_ERROR(c.SendBytes(reply));
   }
   return c.SendBytes("bye");
 }

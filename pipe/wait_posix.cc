@@ -31,9 +31,7 @@ absl::StatusOr<std::vector<size_t>> ConnectionIo::Wait(
         }
         break;
       case WaitTarget::Kind::kListener: {
-        absl::StatusOr<NativeHandle> h = t.listener_->WaitHandle();
-        if (!h.ok()) return h.status();
-        fd = *h;
+        MP_ASSIGN_OR_RETURN(fd, t.listener_->WaitHandle());
         break;
       }
       case WaitTarget::Kind::kHandle:
@@ -45,9 +43,9 @@ absl::StatusOr<std::vector<size_t>> ConnectionIo::Wait(
     }
     fds[i] = {fd, POLLIN, 0};
   }
-  absl::StatusOr<int> n =
-      WaitFds(absl::MakeSpan(fds), any_ready_now ? Deadline::Now() : deadline);
-  if (!n.ok()) return n.status();
+  MP_RETURN_IF_ERROR(
+      WaitFds(absl::MakeSpan(fds), any_ready_now ? Deadline::Now() : deadline)
+          .status());
   std::vector<size_t> ready;
   for (size_t i = 0; i < objects.size(); ++i) {
     if (ready_now[i] || (fds[i].revents & (POLLIN | POLLHUP | POLLERR))) {

@@ -75,21 +75,20 @@ absl::StatusOr<DigestAndPayload> SplitDigest(absl::string_view message) {
 // Python's _verify_challenge.
 absl::Status Verify(absl::string_view authkey, absl::string_view message,
                     absl::string_view response) {
-  absl::StatusOr<DigestAndPayload> r = SplitDigest(response);
-  if (!r.ok()) return r.status();
-  Digest digest = r->digest.value_or(Digest::kMd5);
+  MP_ASSIGN_OR_RETURN(DigestAndPayload r, SplitDigest(response));
+  Digest digest = r.digest.value_or(Digest::kMd5);
   absl::StatusOr<std::string> expected = Hmac(digest, authkey, message);
   if (!expected.ok()) {
     return AuthenticationError(
         absl::StrCat("response digest '", DigestName(digest),
                      "' unsupported: ", expected.status().message()));
   }
-  if (expected->size() != r->payload.size()) {
+  if (expected->size() != r.payload.size()) {
     return AuthenticationError(absl::StrCat("expected '", DigestName(digest),
                                             "' of length ", expected->size(),
-                                            " got ", r->payload.size()));
+                                            " got ", r.payload.size()));
   }
-  if (!ConstantTimeEquals(*expected, r->payload)) {
+  if (!ConstantTimeEquals(*expected, r.payload)) {
     return AuthenticationError("digest received was wrong");
   }
   return absl::OkStatus();
@@ -98,28 +97,26 @@ absl::Status Verify(absl::string_view authkey, absl::string_view message,
 // Python's _create_response.
 absl::StatusOr<std::string> Respond(absl::string_view authkey,
                                     absl::string_view message) {
-  absl::StatusOr<DigestAndPayload> m = SplitDigest(message);
-  if (!m.ok()) return m.status();
-  if (!m->digest.has_value()) {
+  MP_ASSIGN_OR_RETURN(DigestAndPayload m, SplitDigest(message));
+  if (!m.digest.has_value()) {
     absl::StatusOr<std::string> md5 = Hmac(Digest::kMd5, authkey, message);
     if (md5.ok()) return md5;
     // No MD5 here (a FIPS build): answer with SHA-256 as Python does; a
     // legacy peer will refuse it.
-    m->digest = Digest::kSha256;
+    m.digest = Digest::kSha256;
   }
-  absl::StatusOr<std::string> mac = Hmac(*m->digest, authkey, message);
+  absl::StatusOr<std::string> mac = Hmac(*m.digest, authkey, message);
   if (!mac.ok()) {
     return AuthenticationError(
         absl::StrCat("cannot answer the challenge: ", mac.status().message()));
   }
-  return absl::StrCat("{", DigestName(*m->digest), "}", *mac);
+  return absl::StrCat("{", DigestName(*m.digest), "}", *mac);
 }
 
 // The challenge to pose, without "#CHALLENGE#": Python's, in SHA-256.
 absl::StatusOr<std::string> NewChallenge() {
-  absl::StatusOr<std::string> random = RandomBytes(kMessageLength);
-  if (!random.ok()) return random.status();
-  return absl::StrCat("{sha256}", *random);
+  MP_ASSIGN_OR_RETURN(std::string random, RandomBytes(kMessageLength));
+  return absl::StrCat("{sha256}", random);
 }
 
 // The answer to `challenge`, a whole "#CHALLENGE#..." message.
@@ -147,38 +144,30 @@ absl::Status CheckVerdict(absl::string_view verdict) {
 
 absl::Status DeliverChallenge(Connection& c, absl::string_view authkey,
                               Deadline deadline) {
-  absl::StatusOr<std::string> message = NewChallenge();
-  if (!message.ok()) return message.status();
-  absl::Status s = c.SendBytes(absl::StrCat(kChallenge, *message));
-  if (!s.ok()) return s;
-  absl::StatusOr<std::string> response = RecvCapped(c, deadline);
-  if (!response.ok()) return response.status();
-  absl::Status verdict = Verify(authkey, *message, *response);
-  s = c.SendBytes(verdict.ok() ? kWelcome : kFailure);
+  MP_ASSIGN_OR_RETURN(std::string message, NewChallenge());
+  MP_RETURN_IF_ERROR(c.SendBytes(absl::StrCat(kChallenge, message)));
+  MP_ASSIGN_OR_RETURN(std::string response, RecvCapped(c, deadline));
+  absl::Status verdict = Verify(authkey, message, response);
+  absl::Status s = c.SendBytes(verdict.ok() ? kWelcome : kFailure);
   if (!verdict.ok()) return verdict;
   return s;
 }
 
 absl::Status AnswerChallenge(Connection& c, absl::string_view authkey,
                              Deadline deadline) {
-  absl::StatusOr<std::string> challenge = RecvCapped(c, deadline);
-  if (!challenge.ok()) return challenge.status();
-  absl::StatusOr<std::string> digest = AnswerTo(authkey, *challenge);
-  if (!digest.ok()) return digest.status();
-  absl::Status s = c.SendBytes(*digest);
-  if (!s.ok()) return s;
-  absl::StatusOr<std::string> verdict = RecvCapped(c, deadline);
-  if (!verdict.ok()) return verdict.status();
-  return CheckVerdict(*verdict);
+  MP_ASSIGN_OR_RETURN(std::string challenge, RecvCapped(c, deadline));
+  MP_ASSIGN_OR_RETURN(std::string digest, AnswerTo(authkey, challenge));
+  MP_RETURN_IF_ERROR(c.SendBytes(digest));
+  MP_ASSIGN_OR_RETURN(std::string verdict, RecvCapped(c, deadline));
+  return CheckVerdict(verdict);
 }
 
 absl::StatusOr<std::string> ServerHandshake::Start() {
   if (step_ != Step::kStart) {
     return absl::FailedPreconditionError("handshake already started");
   }
-  absl::StatusOr<std::string> message = NewChallenge();
-  if (!message.ok()) return message.status();
-  message_ = *std::move(message);
+  MP_ASSIGN_OR_RETURN(std::string message, NewChallenge());
+  message_ = std::move(message);
   step_ = Step::kResponse;
   return absl::StrCat(kChallenge, message_);
 }

@@ -246,14 +246,12 @@ TEST(HandshakeTest, BothDirectionsWithTheSameKey) {
 absl::Status ServeInSteps(Connection& server, absl::string_view key,
                           bool* done) {
   ServerHandshake h;
-  absl::StatusOr<std::string> challenge = h.Start();
-  if (!challenge.ok()) return challenge.status();
-  absl::Status s = server.SendBytes(*challenge);
+  MP_ASSIGN_OR_RETURN(std::string challenge, h.Start());
+  absl::Status s = server.SendBytes(challenge);
   while (s.ok() && !h.done()) {
-    absl::StatusOr<std::string> m = server.RecvBytes();
-    if (!m.ok()) return m.status();
+    MP_ASSIGN_OR_RETURN(std::string m, server.RecvBytes());
     std::optional<std::string> reply;
-    s = h.Receive(key, *m, &reply);
+    s = h.Receive(key, m, &reply);
     if (reply.has_value()) server.SendBytes(*reply).IgnoreError();
   }
   *done = h.done();
@@ -315,8 +313,7 @@ absl::Status FeedByteByByte(CappedReader& r, absl::string_view bytes,
     EXPECT_FALSE(room.empty());
     room[0] = bytes[*used];
     ++*used;
-    absl::Status s = r.Got(1);
-    if (!s.ok()) return s;
+    MP_RETURN_IF_ERROR(r.Got(1));
   }
   return absl::OkStatus();
 }

@@ -5,6 +5,7 @@
 
 #include "absl/time/time.h"
 #include "base/os_error.h"
+#include "base/status.h"
 #include "pipe/internal/fd_wait.h"
 
 namespace mp {
@@ -34,9 +35,8 @@ absl::StatusOr<int> WaitFds(absl::Span<struct pollfd> fds, Deadline deadline) {
 
 absl::StatusOr<bool> WaitFd(int fd, short events, Deadline deadline) {
   struct pollfd p = {fd, events, 0};
-  absl::StatusOr<int> n = WaitFds(absl::MakeSpan(&p, 1), deadline);
-  if (!n.ok()) return n.status();
-  return *n > 0;
+  MP_ASSIGN_OR_RETURN(int n, WaitFds(absl::MakeSpan(&p, 1), deadline));
+  return n > 0;
 }
 
 }  // namespace pipe_internal

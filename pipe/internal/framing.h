@@ -75,16 +75,15 @@ template <typename ReadExact>
 absl::StatusOr<uint64_t> ReadHeader(ReadExact&& read_exact) {
   unsigned char header[kLongHeader];
   char* raw = reinterpret_cast<char*>(header);
-  absl::Status s = read_exact(raw, kShortHeader, AtStart::kEofIsEof);
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(read_exact(raw, kShortHeader, AtStart::kEofIsEof));
   uint64_t length = 0;
   switch (DecodeShortHeader(header, &length)) {
     case ShortHeader::kLength:
       return length;
     case ShortHeader::kLongFollows:
-      s = read_exact(raw + kShortHeader, kLongHeader - kShortHeader,
-                     AtStart::kEofIsTruncation);
-      if (!s.ok()) return s;
+      MP_RETURN_IF_ERROR(read_exact(raw + kShortHeader,
+                                    kLongHeader - kShortHeader,
+                                    AtStart::kEofIsTruncation));
       return DecodeLongLength(header + kShortHeader);
     case ShortHeader::kNegative:
       break;
