@@ -1,15 +1,20 @@
-#include "shm_value/value.h"
+#include "shm_value/internal/block.h"
 
 #include <cstddef>
 #include <cstdint>
 #include <limits>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "base/codec.h"
 #include "base/status.h"
+#include "lock/internal/lock_handle.h"
+#include "lock/internal/shared_state.h"
+#include "lock/lock.h"
 
 namespace mp {
-namespace value_internal {
+namespace shm_value_internal {
 namespace {
 
 using lock_internal::LockHandle;
@@ -136,5 +141,5 @@ absl::Status Block::Decode(Decoder& d, absl::string_view what, uint32_t magic,
   return absl::OkStatus();
 }
 
-}  // namespace value_internal
+}  // namespace shm_value_internal
 }  // namespace mp
