@@ -50,9 +50,9 @@ class Condition {
 
   // The lock's Acquire() and Release().
   absl::Status Acquire(absl::Duration timeout = absl::InfiniteDuration()) {
-    return lock_.Acquire(timeout);
+    return lock_.handle().Acquire(timeout, "Condition.Acquire");
   }
-  absl::Status Release() { return lock_.Release(); }
+  absl::Status Release() { return lock_.handle().Release("Condition.Release"); }
   const AnyLock& lock() const { return lock_; }
 
   // Releases the lock (every level of an RLock), waits for a Notify() or
@@ -89,6 +89,7 @@ class Condition {
             AnyLock lock)
       : state_(std::move(state)), lock_(std::move(lock)) {}
   absl::Status WaitUntil(Deadline deadline);
+  // Notify() and NotifyAll() of a valid condition.
   absl::Status NotifyUpTo(uint32_t n);
 
   lock_internal::SharedState<lock_internal::ConditionState> state_;
@@ -97,6 +98,7 @@ class Condition {
 
 template <typename Predicate>
 absl::Status Condition::WaitFor(Predicate predicate, absl::Duration timeout) {
+  if (!valid()) return EmptyObjectError("Condition.WaitFor");
   Deadline deadline = Deadline::After(timeout);
   while (!predicate()) {
     if (deadline.Expired()) return TimeoutError();

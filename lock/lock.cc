@@ -15,17 +15,15 @@ using lock_internal::LockState;
 using lock_internal::SharedState;
 
 absl::StatusOr<Lock> Lock::Create() {
-  absl::StatusOr<SharedState<LockState>> s =
-      SharedState<LockState>::Create(LockState::kLockMagic);
-  if (!s.ok()) return s.status();
-  return Lock(LockHandle(*std::move(s)));
+  MP_ASSIGN_OR_RETURN(SharedState<LockState> s,
+                      SharedState<LockState>::Create(LockState::kLockMagic));
+  return Lock(LockHandle(std::move(s)));
 }
 
 absl::StatusOr<RLock> RLock::Create() {
-  absl::StatusOr<SharedState<LockState>> s =
-      SharedState<LockState>::Create(LockState::kRLockMagic);
-  if (!s.ok()) return s.status();
-  return RLock(LockHandle(*std::move(s)));
+  MP_ASSIGN_OR_RETURN(SharedState<LockState> s,
+                      SharedState<LockState>::Create(LockState::kRLockMagic));
+  return RLock(LockHandle(std::move(s)));
 }
 
 void MpEncode(Encoder& e, const Lock& lock) {

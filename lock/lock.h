@@ -122,13 +122,13 @@ class RLock {
   // Takes the lock, or one more level of it if the calling thread already
   // holds it (at once). Results and owner death as Lock::Acquire().
   absl::Status Acquire(absl::Duration timeout = absl::InfiniteDuration()) {
-    return handle_.Acquire(timeout);
+    return handle_.Acquire(timeout, "RLock.Acquire");
   }
 
   // Gives up one level; the lock is free once every level is given back.
   // kFailedPrecondition if the calling thread does not hold it (released
   // by another thread, or too often).
-  absl::Status Release() { return handle_.Release(); }
+  absl::Status Release() { return handle_.Release("RLock.Release"); }
 
   // As Lock's: false when empty.
   bool locked() const { return handle_.locked(); }
@@ -154,9 +154,9 @@ class AnyLock {
   AnyLock(const RLock& lock) : handle_(lock.handle_) {}  // NOLINT
 
   absl::Status Acquire(absl::Duration timeout = absl::InfiniteDuration()) {
-    return handle_.Acquire(timeout);
+    return handle_.Acquire(timeout, "AnyLock.Acquire");
   }
-  absl::Status Release() { return handle_.Release(); }
+  absl::Status Release() { return handle_.Release("AnyLock.Release"); }
   bool locked() const { return handle_.locked(); }
   bool held_by_me() const { return handle_.held_by_me(); }
   bool valid() const { return handle_.valid(); }

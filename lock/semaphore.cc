@@ -19,11 +19,10 @@ absl::StatusOr<SharedState<SemaphoreState>> NewSemaphore(uint32_t magic,
   if (value < 0) {
     return absl::InvalidArgumentError("semaphore initial value must be >= 0");
   }
-  absl::StatusOr<SharedState<SemaphoreState>> s =
-      SharedState<SemaphoreState>::Create(magic);
-  if (!s.ok()) return s.status();
-  (*s)->max_value = max;
-  (*s)->count.value().store(static_cast<uint32_t>(value));
+  MP_ASSIGN_OR_RETURN(SharedState<SemaphoreState> s,
+                      SharedState<SemaphoreState>::Create(magic));
+  s->max_value = max;
+  s->count.value().store(static_cast<uint32_t>(value));
   return s;
 }
 
@@ -35,17 +34,19 @@ using lock_internal::SemaphoreState;
 using lock_internal::SharedState;
 
 absl::StatusOr<Semaphore> Semaphore::Create(int value) {
-  auto s = lock_internal::NewSemaphore(SemaphoreState::kMagic, value,
-                                       static_cast<uint32_t>(kMaxValue));
-  if (!s.ok()) return s.status();
-  return Semaphore(SemaphoreHandle(*std::move(s)));
+  MP_ASSIGN_OR_RETURN(
+      SharedState<SemaphoreState> s,
+      lock_internal::NewSemaphore(SemaphoreState::kMagic, value,
+                                  static_cast<uint32_t>(kMaxValue)));
+  return Semaphore(SemaphoreHandle(std::move(s)));
 }
 
 absl::StatusOr<BoundedSemaphore> BoundedSemaphore::Create(int value) {
-  auto s = lock_internal::NewSemaphore(SemaphoreState::kBoundedMagic, value,
-                                       static_cast<uint32_t>(value));
-  if (!s.ok()) return s.status();
-  return BoundedSemaphore(SemaphoreHandle(*std::move(s)));
+  MP_ASSIGN_OR_RETURN(
+      SharedState<SemaphoreState> s,
+      lock_internal::NewSemaphore(SemaphoreState::kBoundedMagic, value,
+                                  static_cast<uint32_t>(value)));
+  return BoundedSemaphore(SemaphoreHandle(std::move(s)));
 }
 
 void MpEncode(Encoder& e, const Semaphore& s) {

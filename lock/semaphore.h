@@ -52,11 +52,11 @@ class Semaphore {
   // Python's (POSIX or Windows) semaphores. Use a Lock or an RLock where a
   // holder's death must be noticed.
   absl::Status Acquire(absl::Duration timeout = absl::InfiniteDuration()) {
-    return handle_.Acquire(timeout);
+    return handle_.Acquire(timeout, "Semaphore.Acquire");
   }
   // Gives a unit back (any thread, any process) and wakes one waiter.
   // kFailedPrecondition past kMaxValue.
-  absl::Status Release() { return handle_.Release(); }
+  absl::Status Release() { return handle_.Release("Semaphore.Release"); }
   // The units available now (0 also for an empty object): Python's
   // get_value(), here on every platform (Python's raises on macOS).
   int value() const { return handle_.value(); }
@@ -79,11 +79,11 @@ class BoundedSemaphore {
   static absl::StatusOr<BoundedSemaphore> Create(int value = 1);
 
   absl::Status Acquire(absl::Duration timeout = absl::InfiniteDuration()) {
-    return handle_.Acquire(timeout);
+    return handle_.Acquire(timeout, "BoundedSemaphore.Acquire");
   }
   // kFailedPrecondition ("semaphore or lock released too many times") if
   // the count would exceed the initial value.
-  absl::Status Release() { return handle_.Release(); }
+  absl::Status Release() { return handle_.Release("BoundedSemaphore.Release"); }
   int value() const { return handle_.value(); }
   bool valid() const { return handle_.valid(); }
 

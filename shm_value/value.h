@@ -58,6 +58,8 @@ class Value : public shm_value_internal::TypedBlock<
   using Base::ptr;
 
  public:
+  using Base::valid;
+
   // No value; every call fails with kFailedPrecondition.
   Value() = default;
 
@@ -80,29 +82,30 @@ class Value : public shm_value_internal::TypedBlock<
   // (mp::OwnerDiedError()) for the next explicit get_lock().Acquire(), whose
   // caller can check and repair the data.
   absl::StatusOr<T> Get() const {
+    if (!valid()) return EmptyObjectError("Value.Get");
     T out;
-    absl::Status s =
-        block_.WithLock([&] { std::memcpy(&out, ptr(), sizeof(T)); });
-    if (!s.ok()) return s;
+    MP_RETURN_IF_ERROR(
+        block_.WithLock([&] { std::memcpy(&out, ptr(), sizeof(T)); }));
     return out;
   }
   // Replaces the value, under the lock.
   absl::Status Set(const T& value) {
+    if (!valid()) return EmptyObjectError("Value.Set");
     return block_.WithLock([&] { std::memcpy(ptr(), &value, sizeof(T)); });
   }
   // Runs `f(T&)` on the value under the lock; returns the new value. One
   // call for Python's `with v.get_lock(): v.value += 1`.
   template <typename F>
   absl::StatusOr<T> Update(F f) {
+    if (!valid()) return EmptyObjectError("Value.Update");
     T out;
-    absl::Status s = block_.WithLock([&] {
+    MP_RETURN_IF_ERROR(block_.WithLock([&] {
       T v;
       std::memcpy(&v, ptr(), sizeof(T));
       f(v);
       std::memcpy(ptr(), &v, sizeof(T));
       out = v;
-    });
-    if (!s.ok()) return s;
+    }));
     return out;
   }
 
@@ -199,9 +202,8 @@ class Array : public shm_value_internal::TypedBlock<
     if (!valid()) return EmptyObjectError("Array.Get");
     if (i >= size()) return shm_value_internal::OutOfRange(i, size());
     T out;
-    absl::Status s =
-        block_.WithLock([&] { std::memcpy(&out, ptr() + i, sizeof(T)); });
-    if (!s.ok()) return s;
+    MP_RETURN_IF_ERROR(
+        block_.WithLock([&] { std::memcpy(&out, ptr() + i, sizeof(T)); }));
     return out;
   }
   absl::Status Set(size_t i, const T& value) {
@@ -217,11 +219,11 @@ class Array : public shm_value_internal::TypedBlock<
     stop = stop < size() ? stop : size();
     start = start < stop ? start : stop;
     std::vector<T> out(stop - start);
-    absl::Status s = block_.WithLock([&] {
-      if (!out.empty())
+    MP_RETURN_IF_ERROR(block_.WithLock([&] {
+      if (!out.empty()) {
         std::memcpy(out.data(), ptr() + start, out.size() * sizeof(T));
-    });
-    if (!s.ok()) return s;
+      }
+    }));
     return out;
   }
   // Python's a[start:start + len(values)] = values: the slice must lie

@@ -39,8 +39,7 @@ absl::StatusOr<uint32_t> LockHandle::ReleaseAll() const {
   }
   uint32_t levels = s->recursive() ? s->count : 1;
   if (s->recursive()) s->count = 0;
-  absl::Status st = s->mutex.Unlock();
-  if (!st.ok()) return st;
+  MP_RETURN_IF_ERROR(s->mutex.Unlock());
   return levels;
 }
 

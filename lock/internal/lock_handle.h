@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "base/deadline.h"
 #include "base/status.h"
@@ -35,6 +36,8 @@ struct LockState {
 };
 
 // What Lock, RLock and AnyLock share: the handle and the two behaviours.
+// `what` names the caller's call in the error of an empty handle
+// ("RLock.Acquire").
 class LockHandle {
  public:
   LockHandle() = default;
@@ -42,9 +45,9 @@ class LockHandle {
       : state_(std::move(state)) {}
 
   // Inline: the uncontended path is a call to RobustMutex and no more.
-  absl::Status Acquire(absl::Duration timeout) const {
+  absl::Status Acquire(absl::Duration timeout, absl::string_view what) const {
     LockState* s = state();
-    if (s == nullptr) return EmptyObjectError("lock.Acquire");
+    if (s == nullptr) return EmptyObjectError(what);
     Deadline deadline = timeout == absl::InfiniteDuration()
                             ? Deadline::Never()
                             : Deadline::After(timeout);
@@ -54,9 +57,9 @@ class LockHandle {
     if (st.ok() || IsOwnerDied(st)) s->count = 1;  // held
     return st;
   }
-  absl::Status Release() const {
+  absl::Status Release(absl::string_view what) const {
     LockState* s = state();
-    if (s == nullptr) return EmptyObjectError("lock.Release");
+    if (s == nullptr) return EmptyObjectError(what);
     if (!s->recursive()) return s->mutex.Release();
     if (!s->mutex.HeldByMe()) return NotOwned();
     if (--s->count > 0) return absl::OkStatus();

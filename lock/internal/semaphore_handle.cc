@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "base/deadline.h"
 #include "base/status.h"
@@ -11,9 +12,10 @@
 namespace mp {
 namespace lock_internal {
 
-absl::Status SemaphoreHandle::Acquire(absl::Duration timeout) const {
+absl::Status SemaphoreHandle::Acquire(absl::Duration timeout,
+                                      absl::string_view what) const {
   SemaphoreState* s = state_.get();
-  if (s == nullptr) return EmptyObjectError("semaphore.Acquire");
+  if (s == nullptr) return EmptyObjectError(what);
   Deadline deadline = Deadline::After(timeout);
   std::atomic<uint32_t>& count = s->count.value();
   for (;;) {
@@ -23,14 +25,13 @@ absl::Status SemaphoreHandle::Acquire(absl::Duration timeout) const {
         return absl::OkStatus();
       }
     }
-    absl::Status w = s->count.Wait(0, deadline);
-    if (!w.ok()) return w;
+    MP_RETURN_IF_ERROR(s->count.Wait(0, deadline));
   }
 }
 
-absl::Status SemaphoreHandle::Release() const {
+absl::Status SemaphoreHandle::Release(absl::string_view what) const {
   SemaphoreState* s = state_.get();
-  if (s == nullptr) return EmptyObjectError("semaphore.Release");
+  if (s == nullptr) return EmptyObjectError(what);
   std::atomic<uint32_t>& count = s->count.value();
   uint32_t c = count.load();
   do {

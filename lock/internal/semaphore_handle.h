@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "base/wait.h"
 #include "lock/internal/shared_state.h"
@@ -33,8 +34,10 @@ class SemaphoreHandle {
   explicit SemaphoreHandle(SharedState<SemaphoreState> state)
       : state_(std::move(state)) {}
 
-  absl::Status Acquire(absl::Duration timeout) const;
-  absl::Status Release() const;
+  // `what` names the caller's call in the error of an empty handle
+  // ("BoundedSemaphore.Release").
+  absl::Status Acquire(absl::Duration timeout, absl::string_view what) const;
+  absl::Status Release(absl::string_view what) const;
   int value() const;
   bool valid() const { return state_.valid(); }
   const SharedState<SemaphoreState>& shared() const { return state_; }

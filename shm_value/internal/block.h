@@ -54,6 +54,22 @@ enum class Locking { kOwn, kGiven, kNone };
 class Block {
  public:
   Block() = default;
+  Block(const Block&) = default;
+  Block& operator=(const Block&) = default;
+  // A moved-from Block is empty, as a default one: valid() false, data()
+  // nullptr, length() 0.
+  Block(Block&& other) noexcept
+      : state_(std::move(other.state_)),
+        lock_(std::move(other.lock_)),
+        data_(std::exchange(other.data_, nullptr)),
+        length_(std::exchange(other.length_, 0)) {}
+  Block& operator=(Block&& other) noexcept {
+    state_ = std::move(other.state_);
+    lock_ = std::move(other.lock_);
+    data_ = std::exchange(other.data_, nullptr);
+    length_ = std::exchange(other.length_, 0);
+    return *this;
+  }
 
   static absl::StatusOr<Block> Create(uint32_t magic, size_t elem_size,
                                       size_t elem_align, size_t length,
@@ -65,16 +81,16 @@ class Block {
   const AnyLock& lock() const { return lock_; }
 
   // Runs `f` holding the lock (if any); an owner-death news is kept for the
-  // next explicit acquirer. Inline: Update() is a hot path.
+  // next explicit acquirer. Only on a valid Block: the callers check first,
+  // to name themselves in the error. Inline: Update() is a hot path.
   template <typename F>
   absl::Status WithLock(F&& f) const {
-    if (!state_.valid()) return EmptyObjectError("Value");
     if (!lock_.valid()) {
       f();
       return absl::OkStatus();
     }
     const lock_internal::LockHandle& lock = lock_.handle();
-    absl::Status s = lock.Acquire(absl::InfiniteDuration());
+    absl::Status s = lock.Acquire(absl::InfiniteDuration(), "Block.WithLock");
     if (ABSL_PREDICT_FALSE(!s.ok())) {
       if (!IsOwnerDied(s)) return s;
       f();
@@ -82,7 +98,7 @@ class Block {
       return lock.ReleaseKeepingOwnerDied();
     }
     f();
-    return lock.Release();
+    return lock.Release("Block.WithLock");
   }
 
   void Encode(Encoder& e, absl::string_view what) const;
@@ -134,14 +150,14 @@ class TypedBlock {
   static absl::StatusOr<Derived> Make(size_t length,
                                       absl::Span<const T> initial,
                                       Locking locking, AnyLock lock) {
-    absl::StatusOr<Block> b = Block::Create(kMagic, sizeof(T), alignof(T),
-                                            length, locking, std::move(lock));
-    if (!b.ok()) return b.status();
+    MP_ASSIGN_OR_RETURN(
+        Block b, Block::Create(kMagic, sizeof(T), alignof(T), length, locking,
+                               std::move(lock)));
     if (!initial.empty()) {
-      std::memcpy(b->data(), initial.data(), initial.size() * sizeof(T));
+      std::memcpy(b.data(), initial.data(), initial.size() * sizeof(T));
     }
     Derived out;
-    static_cast<TypedBlock&>(out).block_ = *std::move(b);
+    static_cast<TypedBlock&>(out).block_ = std::move(b);
     return out;
   }
 
