@@ -42,11 +42,9 @@ absl::Status TakeLock(BarrierState* s) {
 // held).
 absl::Status AwaitChange(BarrierState* s, Deadline deadline) {
   uint32_t seen = s->changed.value().load();
-  absl::Status st = s->mutex.Unlock();
-  if (!st.ok()) return st;
+  MP_RETURN_IF_ERROR(s->mutex.Unlock());
   absl::Status w = s->changed.Wait(seen, deadline);
-  st = TakeLock(s);
-  if (!st.ok()) return st;
+  MP_RETURN_IF_ERROR(TakeLock(s));
   return w;
 }
 
@@ -55,10 +53,7 @@ absl::Status AwaitChange(BarrierState* s, Deadline deadline) {
 template <typename F>
 absl::Status WithLock(BarrierState* s, F f) {
   const bool held = s->mutex.HeldByMe();
-  if (!held) {
-    absl::Status st = TakeLock(s);
-    if (!st.ok()) return st;
-  }
+  if (!held) MP_RETURN_IF_ERROR(TakeLock(s));
   f();
   if (!held) s->mutex.Unlock().IgnoreError();
   return absl::OkStatus();
@@ -73,15 +68,14 @@ absl::StatusOr<Barrier> Barrier::Create(int parties,
     return absl::InvalidArgumentError(
         absl::StrCat("Barrier: parties must be >= 1, not ", parties));
   }
-  absl::StatusOr<SharedState<BarrierState>> s =
-      SharedState<BarrierState>::Create(BarrierState::kMagic);
-  if (!s.ok()) return s.status();
-  (*s)->parties = static_cast<uint32_t>(parties);
-  (*s)->default_timeout_ns =
+  MP_ASSIGN_OR_RETURN(SharedState<BarrierState> s,
+                      SharedState<BarrierState>::Create(BarrierState::kMagic));
+  s->parties = static_cast<uint32_t>(parties);
+  s->default_timeout_ns =
       timeout == absl::InfiniteDuration()
           ? -1
           : absl::ToInt64Nanoseconds(std::max(timeout, absl::ZeroDuration()));
-  return Barrier(*std::move(s), std::move(action));
+  return Barrier(std::move(s), std::move(action));
 }
 
 absl::StatusOr<int> Barrier::Wait() {
@@ -104,13 +98,11 @@ absl::StatusOr<int> Barrier::WaitUntil(Deadline deadline) {
     return absl::FailedPreconditionError(
         "Barrier.Wait: called from the barrier's own action");
   }
-  absl::Status st = TakeLock(s);
-  if (!st.ok()) return st;
+  MP_RETURN_IF_ERROR(TakeLock(s));
   // Wait while the barrier drains or resets (threading.Barrier._enter).
   while (s->state.load() == BarrierState::kDraining ||
          s->state.load() == BarrierState::kResetting) {
-    st = AwaitChange(s, Deadline::Never());
-    if (!st.ok()) return st;
+    MP_RETURN_IF_ERROR(AwaitChange(s, Deadline::Never()));
   }
   if (s->state.load() < 0) {
     s->mutex.Unlock().IgnoreError();
@@ -128,7 +120,7 @@ absl::StatusOr<int> Barrier::WaitUntil(Deadline deadline) {
     }
   } else {
     while (s->state.load() == BarrierState::kFilling) {
-      st = AwaitChange(s, deadline);
+      absl::Status st = AwaitChange(s, deadline);
       if (IsTimeout(st) && s->state.load() == BarrierState::kFilling) {
         Break(s);  // a timeout breaks the barrier for everyone
       } else if (!st.ok() && !IsTimeout(st)) {
@@ -146,7 +138,7 @@ absl::StatusOr<int> Barrier::WaitUntil(Deadline deadline) {
     Bump(s);
   }
   s->mutex.Unlock().IgnoreError();
-  if (!result.ok()) return result;
+  MP_RETURN_IF_ERROR(result);
   return static_cast<int>(index);
 }
 
@@ -199,9 +191,8 @@ void MpEncode(Encoder& e, const Barrier& b) {
 
 absl::Status MpDecode(Decoder& d, Barrier& b) {
   SharedState<BarrierState> s;
-  absl::Status st = SharedState<BarrierState>::Decode(
-      d, "Barrier", {BarrierState::kMagic}, &s);
-  if (!st.ok()) return st;
+  MP_RETURN_IF_ERROR(SharedState<BarrierState>::Decode(
+      d, "Barrier", {BarrierState::kMagic}, &s));
   if (s->parties == 0) return DecodeError("Barrier: no parties");
   b = Barrier(std::move(s), nullptr);
   return absl::OkStatus();

@@ -2,19 +2,9 @@
 // meeting point for a fixed number of parties, processes or threads.
 //
 // Wait() blocks until `parties` callers are waiting, then releases them all;
-// each gets a distinct index in [0, parties), the last to arrive parties - 1
-// and so on down, so exactly one gets 0. The optional action runs once per
-// cycle, in the last party to arrive, before the others are released. A
-// party that times out breaks the barrier for every party
-// (mp::BrokenBarrierError()), as do Abort() and the death of a process while
-// it holds the barrier's internal lock (the barrier's state may then be
-// half-updated). Reset() returns the barrier to its initial state, breaking
-// it for the parties waiting at the time. A party that dies while waiting
-// is not replaced: the others wait for it until their timeout, as in Python.
-//
-// The action is code of this process: copies made by fork keep it, but a
-// Barrier with an action cannot be sent to a spawned process (encoding
-// fails); barriers shared with spawned processes have no action.
+// an optional action runs once per cycle, in the last party to arrive,
+// before the others are released. A timeout, Abort() or Reset() breaks the
+// barrier for the parties waiting (mp::BrokenBarrierError()).
 //
 // Copies are handles to the same barrier; pass them to child processes as
 // Process arguments.
@@ -29,7 +19,6 @@
 #ifndef MP_LOCK_BARRIER_H_
 #define MP_LOCK_BARRIER_H_
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 
@@ -38,40 +27,10 @@
 #include "absl/time/time.h"
 #include "base/codec.h"
 #include "base/deadline.h"
-#include "base/wait.h"
-#include "lock/internal/robust_mutex.h"
+#include "lock/internal/barrier_state.h"  // what a Barrier holds
 #include "lock/internal/shared_state.h"
 
 namespace mp {
-namespace lock_internal {
-
-struct BarrierState {
-  static constexpr uint32_t kMagic = 0x52524142;  // "BARR"
-  // threading.Barrier's _state.
-  static constexpr int32_t kFilling = 0;
-  static constexpr int32_t kDraining = 1;
-  static constexpr int32_t kResetting = -1;
-  static constexpr int32_t kBroken = -2;
-
-  uint32_t magic = 0;
-  uint32_t parties = 0;
-  int64_t default_timeout_ns = -1;  // -1: none
-  // Written under `mutex`; read without it by the accessors.
-  std::atomic<int32_t> state{kFilling};
-  std::atomic<uint32_t> count{0};
-  // Bumped (under `mutex`) on every change the waiters look at.
-  WaitWord changed;
-  RobustMutex mutex;
-
-  absl::Status AttachInThisProcess() { return mutex.AttachInThisProcess(); }
-  bool PinnedInThisProcess() const { return mutex.PinnedInThisProcess(); }
-  void ForgetInThisProcess() {
-    changed.ForgetInThisProcess();
-    mutex.ForgetInThisProcess();
-  }
-};
-
-}  // namespace lock_internal
 
 class Barrier {
  public:
@@ -80,13 +39,23 @@ class Barrier {
 
   // A barrier for `parties` (>= 1) parties. `action`, if given, runs in the
   // last party to arrive at each cycle. `timeout` is the default for Wait().
+  //
+  // The action is code of this process: copies made by fork keep it, but a
+  // Barrier with an action cannot be sent to a spawned process (encoding
+  // fails); barriers shared with spawned processes have no action.
   static absl::StatusOr<Barrier> Create(
       int parties, std::function<void()> action = nullptr,
       absl::Duration timeout = absl::InfiniteDuration());
 
   // Waits for the other parties, up to the barrier's default timeout or
-  // `timeout`. The party's index, or mp::BrokenBarrierError() if the barrier
-  // is or becomes broken (a timeout breaks it).
+  // `timeout`. The party's index, distinct in [0, parties): the last to
+  // arrive gets parties - 1 and so on down, so exactly one gets 0. Or
+  // mp::BrokenBarrierError() if the barrier is or becomes broken: a party
+  // that times out breaks it for every party, as do Abort(), Reset() and
+  // the death of a process while it holds the barrier's internal lock (the
+  // barrier's state may then be half-updated). A party that dies while
+  // waiting is not replaced: the others wait for it until their timeout, as
+  // in Python.
   absl::StatusOr<int> Wait();
   absl::StatusOr<int> Wait(absl::Duration timeout);
 
@@ -96,8 +65,9 @@ class Barrier {
   // get BrokenBarrierError until Reset().
   absl::Status Abort();
 
+  // The number of parties; those waiting in the current cycle; whether the
+  // barrier is broken. 0, 0 and false when empty.
   int parties() const;
-  // Parties waiting in the current cycle.
   int n_waiting() const;
   bool broken() const;
   bool valid() const { return state_.valid(); }

@@ -185,10 +185,15 @@ TEST(BarrierTest, BadArgumentsAndEmptyHandles) {
   EXPECT_EQ(Barrier::Create(0).status().code(),
             absl::StatusCode::kInvalidArgument);
   Barrier empty;
-  EXPECT_EQ(empty.Wait().status().code(),
-            absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(empty.Abort().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(empty.valid());
+  EXPECT_EQ(empty.Wait().status(), EmptyObjectError("Barrier.Wait"));
+  EXPECT_EQ(empty.Wait(absl::ZeroDuration()).status(),
+            EmptyObjectError("Barrier.Wait"));
+  EXPECT_EQ(empty.Reset(), EmptyObjectError("Barrier.Reset"));
+  EXPECT_EQ(empty.Abort(), EmptyObjectError("Barrier.Abort"));
   EXPECT_EQ(empty.parties(), 0);
+  EXPECT_EQ(empty.n_waiting(), 0);
+  EXPECT_FALSE(empty.broken());
   // An action is code of this process: it cannot go to a spawned one.
   absl::StatusOr<Barrier> with_action = Barrier::Create(2, [] {});
   ASSERT_TRUE(with_action.ok());

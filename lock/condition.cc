@@ -68,17 +68,16 @@ absl::Status LockNotOwned() {
 }  // namespace
 
 absl::StatusOr<Condition> Condition::Create() {
-  absl::StatusOr<RLock> lock = RLock::Create();
-  if (!lock.ok()) return lock.status();
-  return Create(AnyLock(*lock));
+  MP_ASSIGN_OR_RETURN(RLock lock, RLock::Create());
+  return Create(AnyLock(lock));
 }
 
 absl::StatusOr<Condition> Condition::Create(AnyLock lock) {
   if (!lock.valid()) return EmptyObjectError("Condition.Create (its lock)");
-  absl::StatusOr<SharedState<ConditionState>> s =
-      SharedState<ConditionState>::Create(ConditionState::kMagic);
-  if (!s.ok()) return s.status();
-  return Condition(*std::move(s), std::move(lock));
+  MP_ASSIGN_OR_RETURN(
+      SharedState<ConditionState> s,
+      SharedState<ConditionState>::Create(ConditionState::kMagic));
+  return Condition(std::move(s), std::move(lock));
 }
 
 absl::Status Condition::Wait(absl::Duration timeout) {
@@ -122,22 +121,24 @@ absl::Status Condition::WaitUntil(Deadline deadline) {
       Cancel(*s, ticket);
     }
   }
-  if (!back.ok()) return back;  // OwnerDied: held, the wait cut short
-  if (!failure.ok()) return failure;
+  MP_RETURN_IF_ERROR(back);  // OwnerDied: held, the wait cut short
+  MP_RETURN_IF_ERROR(failure);
   return notified ? absl::OkStatus() : TimeoutError();
 }
 
 absl::Status Condition::Notify(int n) {
+  if (!valid()) return EmptyObjectError("Condition.Notify");
   if (n <= 0) return absl::OkStatus();
   return NotifyUpTo(static_cast<uint32_t>(n));
 }
 
-absl::Status Condition::NotifyAll() { return NotifyUpTo(UINT32_MAX); }
+absl::Status Condition::NotifyAll() {
+  if (!valid()) return EmptyObjectError("Condition.NotifyAll");
+  return NotifyUpTo(UINT32_MAX);
+}
 
 absl::Status Condition::NotifyUpTo(uint32_t n) {
   ConditionState* s = state_.get();
-  if (s == nullptr || !lock_.valid())
-    return EmptyObjectError("Condition.Notify");
   if (!lock_.held_by_me()) return LockNotOwned();
   uint32_t sig = s->signalled.value().load();
   const uint32_t end = s->next_ticket;
@@ -166,12 +167,10 @@ void MpEncode(Encoder& e, const Condition& c) {
 
 absl::Status MpDecode(Decoder& d, Condition& c) {
   SharedState<ConditionState> s;
-  absl::Status st = SharedState<ConditionState>::Decode(
-      d, "Condition", {ConditionState::kMagic}, &s);
-  if (!st.ok()) return st;
+  MP_RETURN_IF_ERROR(SharedState<ConditionState>::Decode(
+      d, "Condition", {ConditionState::kMagic}, &s));
   AnyLock lock;
-  st = d.Read(lock);
-  if (!st.ok()) return st;
+  MP_RETURN_IF_ERROR(d.Read(lock));
   c = Condition(std::move(s), std::move(lock));
   return absl::OkStatus();
 }

@@ -1,27 +1,9 @@
 // Condition: Python's multiprocessing.Condition, a condition variable over a
 // Lock or RLock shared by processes and threads.
 //
-// Wait() must be called holding the lock: it releases the lock (every level
-// of an RLock), sleeps until a Notify() picks it or the timeout passes, and
-// takes the lock back before returning. Notify(n) wakes the n longest
-// waiting of the threads waiting at that moment (exactly n, or all of them
-// if fewer wait); NotifyAll() wakes all of them. Waiters that time out are
-// skipped by later notifications, and a thread that starts waiting after a
-// Notify() is never woken by it.
-//
-// How: each waiter takes a ticket (under the lock); Notify(n) moves a
-// "signalled" bound past the next n live tickets and wakes the sleepers on
-// that bound (a WaitWord), each of which checks its own ticket. A waiter
-// that times out records its ticket as cancelled in a 256-ticket window so
-// that Notify() skips it; should more than 256 waiters be ahead of it, the
-// next Notify() wakes one waiter more than asked instead (a waiter returning
-// early is always allowed, and WaitFor() loops).
-//
-// Owner death: the lock's owner-death news (mp::OwnerDiedError()) reaches
-// whoever takes the lock next, Wait() and Notify() included, with the lock
-// held. A process that dies while waiting keeps its ticket: one later
-// Notify() is spent on it (Python's Condition would hang its next notify
-// instead).
+// Wait() releases the lock, sleeps until a Notify() picks it or the timeout
+// passes, and takes the lock back; Notify(n) and NotifyAll() wake waiters
+// in the order they started waiting.
 //
 // Copies are handles to the same condition; pass them to child processes as
 // Process arguments (fork copies them, spawn sends them through the codec).
@@ -42,6 +24,7 @@
 #define MP_LOCK_CONDITION_H_
 
 #include <cstdint>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -49,32 +32,11 @@
 #include "base/codec.h"
 #include "base/deadline.h"
 #include "base/status.h"
-#include "base/wait.h"
+#include "lock/internal/condition_state.h"  // what a Condition holds
 #include "lock/internal/shared_state.h"
 #include "lock/lock.h"
 
 namespace mp {
-namespace lock_internal {
-
-struct ConditionState {
-  static constexpr uint32_t kMagic = 0x444e4f43;  // "COND"
-  static constexpr uint32_t kWindow = 256;
-
-  uint32_t magic = 0;
-  // Under the lock: the next ticket to hand out, and cancelled tickets
-  // (bit i: ticket `signalled + i`) plus those that did not fit.
-  uint32_t next_ticket = 0;
-  uint32_t overflow = 0;
-  uint64_t cancelled[kWindow / 64] = {};
-  // Tickets before this one (mod 2^32) are notified. Written under the lock.
-  WaitWord signalled;
-
-  absl::Status AttachInThisProcess() { return absl::OkStatus(); }
-  bool PinnedInThisProcess() const { return false; }
-  void ForgetInThisProcess() { signalled.ForgetInThisProcess(); }
-};
-
-}  // namespace lock_internal
 
 class Condition {
  public:
@@ -88,16 +50,16 @@ class Condition {
 
   // The lock's Acquire() and Release().
   absl::Status Acquire(absl::Duration timeout = absl::InfiniteDuration()) {
-    return lock_.Acquire(timeout);
+    return lock_.handle().Acquire(timeout, "Condition.Acquire");
   }
-  absl::Status Release() { return lock_.Release(); }
+  absl::Status Release() { return lock_.handle().Release("Condition.Release"); }
   const AnyLock& lock() const { return lock_; }
 
-  // Releases the lock, waits for a Notify() or `timeout`, takes the lock
-  // back. OK when notified, mp::TimeoutError() when not, kFailedPrecondition
-  // if the calling thread does not hold the lock, mp::OwnerDiedError() if
-  // the lock came back from a dead owner (held; the wait may have been cut
-  // short).
+  // Releases the lock (every level of an RLock), waits for a Notify() or
+  // `timeout`, takes the lock back (every level) before returning. OK when
+  // notified, mp::TimeoutError() when not, kFailedPrecondition if the
+  // calling thread does not hold the lock, mp::OwnerDiedError() if the lock
+  // came back from a dead owner (held; the wait may have been cut short).
   absl::Status Wait(absl::Duration timeout = absl::InfiniteDuration());
 
   // Waits until `predicate()` (called with the lock held) is true, for at
@@ -107,8 +69,13 @@ class Condition {
   absl::Status WaitFor(Predicate predicate,
                        absl::Duration timeout = absl::InfiniteDuration());
 
-  // Wakes the `n` longest waiting waiters (all, if fewer wait). The calling
-  // thread must hold the lock (kFailedPrecondition otherwise).
+  // Wakes the `n` longest waiting of the threads waiting at that moment
+  // (exactly n, or all of them if fewer wait); NotifyAll() wakes all of
+  // them. Waiters that timed out are skipped, and a thread that starts
+  // waiting later is never woken by this call. A process that dies while
+  // waiting keeps its place: one later notification is spent on it (Python's
+  // Condition would hang its next notify instead). The calling thread must
+  // hold the lock (kFailedPrecondition otherwise).
   absl::Status Notify(int n = 1);
   absl::Status NotifyAll();
 
@@ -122,6 +89,7 @@ class Condition {
             AnyLock lock)
       : state_(std::move(state)), lock_(std::move(lock)) {}
   absl::Status WaitUntil(Deadline deadline);
+  // Notify() and NotifyAll() of a valid condition.
   absl::Status NotifyUpTo(uint32_t n);
 
   lock_internal::SharedState<lock_internal::ConditionState> state_;
@@ -130,6 +98,7 @@ class Condition {
 
 template <typename Predicate>
 absl::Status Condition::WaitFor(Predicate predicate, absl::Duration timeout) {
+  if (!valid()) return EmptyObjectError("Condition.WaitFor");
   Deadline deadline = Deadline::After(timeout);
   while (!predicate()) {
     if (deadline.Expired()) return TimeoutError();

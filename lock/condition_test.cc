@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -214,6 +215,28 @@ TEST_F(ConditionTest, WaitAndNotifyNeedTheLock) {
   EXPECT_EQ(n.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(n.message(), "lock is not owned");
   EXPECT_EQ(cond_.NotifyAll().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(EmptyConditionTest, RefusesWorkNamingTheCall) {
+  Condition empty;
+  EXPECT_FALSE(empty.valid());
+  EXPECT_FALSE(empty.lock().valid());
+  EXPECT_EQ(empty.Acquire(), EmptyObjectError("Condition.Acquire"));
+  EXPECT_EQ(empty.Release(), EmptyObjectError("Condition.Release"));
+  EXPECT_EQ(empty.Wait(), EmptyObjectError("Condition.Wait"));
+  bool asked = false;
+  EXPECT_EQ(empty.WaitFor([&] { return asked = true; }),
+            EmptyObjectError("Condition.WaitFor"));
+  EXPECT_FALSE(asked);
+  EXPECT_EQ(empty.Notify(), EmptyObjectError("Condition.Notify"));
+  EXPECT_EQ(empty.Notify(0), EmptyObjectError("Condition.Notify"));
+  EXPECT_EQ(empty.NotifyAll(), EmptyObjectError("Condition.NotifyAll"));
+  absl::StatusOr<Condition> cond = Condition::Create();
+  ASSERT_TRUE(cond.ok());
+  Condition moved = std::move(*cond);
+  EXPECT_TRUE(moved.valid());
+  EXPECT_FALSE(cond->valid());
+  EXPECT_EQ(cond->Acquire(), EmptyObjectError("Condition.Acquire"));
 }
 
 TEST_F(ConditionTest, WaitGivesBackEveryLevelOfAnRLock) {

@@ -10,10 +10,9 @@ using lock_internal::EventState;
 using lock_internal::SharedState;
 
 absl::StatusOr<Event> Event::Create() {
-  absl::StatusOr<SharedState<EventState>> s =
-      SharedState<EventState>::Create(EventState::kMagic);
-  if (!s.ok()) return s.status();
-  return Event(*std::move(s));
+  MP_ASSIGN_OR_RETURN(SharedState<EventState> s,
+                      SharedState<EventState>::Create(EventState::kMagic));
+  return Event(std::move(s));
 }
 
 absl::Status Event::Set() {
@@ -40,8 +39,7 @@ absl::Status Event::Wait(absl::Duration timeout) const {
   if (s == nullptr) return EmptyObjectError("Event.Wait");
   Deadline deadline = Deadline::After(timeout);
   while (s->flag.value().load() == 0) {
-    absl::Status w = s->flag.Wait(0, deadline);
-    if (!w.ok()) return w;
+    MP_RETURN_IF_ERROR(s->flag.Wait(0, deadline));
   }
   return absl::OkStatus();
 }

@@ -16,30 +16,14 @@
 #ifndef MP_LOCK_EVENT_H_
 #define MP_LOCK_EVENT_H_
 
-#include <cstdint>
-
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "base/codec.h"
-#include "base/wait.h"
+#include "lock/internal/event_state.h"  // what an Event holds
 #include "lock/internal/shared_state.h"
 
 namespace mp {
-namespace lock_internal {
-
-struct EventState {
-  static constexpr uint32_t kMagic = 0x544e5645;  // "EVNT"
-
-  uint32_t magic = 0;
-  WaitWord flag;  // 0 or 1
-
-  absl::Status AttachInThisProcess() { return absl::OkStatus(); }
-  bool PinnedInThisProcess() const { return false; }
-  void ForgetInThisProcess() { flag.ForgetInThisProcess(); }
-};
-
-}  // namespace lock_internal
 
 class EventTestPeer;
 
@@ -55,6 +39,7 @@ class Event {
   absl::Status Set();
   // Clears the flag.
   absl::Status Clear();
+  // Whether the flag is set; false when empty.
   bool is_set() const;
   // Returns OK once the flag is set (at once if it is), mp::TimeoutError()
   // if it is still clear after `timeout`.

@@ -4,23 +4,12 @@
 // A Lock is held by one thread at a time; any thread of any process may
 // release it (as in Python). An RLock may be taken again by the thread that
 // holds it, and only that thread may release it, as many times as it took
-// it.
-//
-// Both survive their holder's death: when a process dies holding one
-// (SIGKILL, a crash) or a thread ends holding one, the next Acquire() gets
-// the lock together with mp::OwnerDiedError(), so that it can repair what
-// the lock protects; the lock works normally from then on. (One exception,
-// shared with Python, which has no such detection at all: after a Lock was
-// released by a thread other than the one that took it, the death of later
-// holders goes unnoticed until that first thread takes the lock again or
-// ends; see lock/internal/robust_mutex.h.)
+// it. Unlike Python's, both survive their holder's death: the next
+// Acquire() gets the lock with mp::OwnerDiedError() (see Lock::Acquire()).
 //
 // Lock and RLock objects are handles: copies refer to the same lock. Pass
 // them to child processes as Process arguments (fork copies them; spawn
-// sends them through the codec and the child maps the same memory). Each
-// lock is a small piece of shared memory (one page, one file descriptor or
-// handle per process using it); Value and Array keep theirs inside their own
-// segment.
+// sends them through the codec and the child maps the same memory).
 //
 // Example (processes appending to one file, one at a time):
 //
@@ -41,7 +30,7 @@
 #ifndef MP_LOCK_LOCK_H_
 #define MP_LOCK_LOCK_H_
 
-#include <cstdint>
+#include <utility>
 
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
@@ -51,8 +40,7 @@
 #include "base/codec.h"
 #include "base/deadline.h"
 #include "base/status.h"
-#include "lock/internal/robust_mutex.h"
-#include "lock/internal/shared_state.h"
+#include "lock/internal/lock_handle.h"  // what the handles hold
 
 namespace mp {
 
@@ -62,90 +50,29 @@ inline bool Acquired(const absl::Status& status) {
   return status.ok() || IsOwnerDied(status);
 }
 
-namespace lock_internal {
-
-// The shared state of a Lock or RLock (the magic tells which).
-struct LockState {
-  static constexpr uint32_t kLockMagic = 0x4b434f4c;   // "LOCK"
-  static constexpr uint32_t kRLockMagic = 0x4b434c52;  // "RLCK"
-
-  uint32_t magic = 0;
-  // An RLock's recursion depth; only its holder reads or writes it.
-  uint32_t count = 0;
-  RobustMutex mutex;
-
-  bool recursive() const { return magic == kRLockMagic; }
-  absl::Status AttachInThisProcess() { return mutex.AttachInThisProcess(); }
-  bool PinnedInThisProcess() const { return mutex.PinnedInThisProcess(); }
-  void ForgetInThisProcess() { mutex.ForgetInThisProcess(); }
-};
-
-// What Lock, RLock and AnyLock share: the handle and the two behaviours.
-class LockHandle {
- public:
-  LockHandle() = default;
-  explicit LockHandle(SharedState<LockState> state)
-      : state_(std::move(state)) {}
-
-  // Inline: the uncontended path is a call to RobustMutex and no more.
-  absl::Status Acquire(absl::Duration timeout) const {
-    LockState* s = state();
-    if (s == nullptr) return EmptyObjectError("lock.Acquire");
-    Deadline deadline = timeout == absl::InfiniteDuration()
-                            ? Deadline::Never()
-                            : Deadline::After(timeout);
-    if (!s->recursive()) return s->mutex.Lock(deadline);
-    if (s->mutex.HeldByMe()) return Reenter(s);
-    absl::Status st = s->mutex.Lock(deadline);
-    if (Acquired(st)) s->count = 1;
-    return st;
-  }
-  absl::Status Release() const {
-    LockState* s = state();
-    if (s == nullptr) return EmptyObjectError("lock.Release");
-    if (!s->recursive()) return s->mutex.Release();
-    if (!s->mutex.HeldByMe()) return NotOwned();
-    if (--s->count > 0) return absl::OkStatus();
-    return s->mutex.Unlock();
-  }
-  bool held_by_me() const;
-  bool locked() const;
-  bool valid() const { return state_.valid(); }
-  bool recursive() const { return valid() && state_->recursive(); }
-  LockState* state() const { return state_.get(); }
-  const SharedState<LockState>& shared() const { return state_; }
-
-  // Condition's wait: releases every level this thread holds (1 for a
-  // Lock) and takes them all back.
-  absl::StatusOr<uint32_t> ReleaseAll() const;
-  absl::Status Restore(uint32_t levels) const;
-
-  // Releases a lock the calling thread took with OwnerDiedError, leaving
-  // that news for the next acquirer (for a caller that did not repair what
-  // the lock guards).
-  absl::Status ReleaseKeepingOwnerDied() const;
-
- private:
-  static absl::Status Reenter(LockState* s);
-  static absl::Status NotOwned();
-
-  SharedState<LockState> state_;
-};
-
-}  // namespace lock_internal
-
 class Lock {
  public:
   // No lock; every call fails with kFailedPrecondition. What Decode fills.
   Lock() = default;
 
-  // A new, unlocked lock.
+  // A new, unlocked lock: a small segment of shared memory of its own (one
+  // page, one file descriptor or handle in each process using it). Value and
+  // Array keep theirs inside their own segment.
   static absl::StatusOr<Lock> Create();
 
   // Takes the lock, waiting up to `timeout` (InfiniteDuration: forever,
   // ZeroDuration: not at all). OK or mp::OwnerDiedError() when taken (see
   // Acquired()), mp::TimeoutError() when not. A thread that already holds
   // the lock waits for another thread to release it, as in Python.
+  //
+  // Owner death: when a process dies holding the lock (SIGKILL, a crash) or
+  // a thread ends holding it, the next Acquire() takes it and returns
+  // mp::OwnerDiedError(), so that the caller can repair what the lock
+  // protects; the lock works normally from then on. One exception, shared
+  // with Python, which has no such detection at all: after a Lock was
+  // released by a thread other than the one that took it, the death of
+  // later holders goes unnoticed until that first thread takes the lock
+  // again or ends (see lock/internal/robust_mutex.h).
   ABSL_ATTRIBUTE_ALWAYS_INLINE absl::Status Acquire(
       absl::Duration timeout = absl::InfiniteDuration()) {
     lock_internal::LockState* s = handle_.state();
@@ -168,7 +95,8 @@ class Lock {
     return s->mutex.Release();
   }
 
-  // Whether some thread holds the lock; whether the calling thread does.
+  // Whether some thread holds the lock; whether the calling thread does;
+  // whether this refers to a lock at all. All false when empty.
   bool locked() const { return handle_.locked(); }
   bool held_by_me() const { return handle_.held_by_me(); }
   bool valid() const { return handle_.valid(); }
@@ -188,20 +116,21 @@ class RLock {
   // No lock; every call fails with kFailedPrecondition. What Decode fills.
   RLock() = default;
 
-  // A new, unlocked recursive lock.
+  // A new, unlocked recursive lock, in a segment of its own as Lock's.
   static absl::StatusOr<RLock> Create();
 
   // Takes the lock, or one more level of it if the calling thread already
-  // holds it (at once). Results as Lock::Acquire().
+  // holds it (at once). Results and owner death as Lock::Acquire().
   absl::Status Acquire(absl::Duration timeout = absl::InfiniteDuration()) {
-    return handle_.Acquire(timeout);
+    return handle_.Acquire(timeout, "RLock.Acquire");
   }
 
   // Gives up one level; the lock is free once every level is given back.
   // kFailedPrecondition if the calling thread does not hold it (released
   // by another thread, or too often).
-  absl::Status Release() { return handle_.Release(); }
+  absl::Status Release() { return handle_.Release("RLock.Release"); }
 
+  // As Lock's: false when empty.
   bool locked() const { return handle_.locked(); }
   bool held_by_me() const { return handle_.held_by_me(); }
   bool valid() const { return handle_.valid(); }
@@ -225,9 +154,9 @@ class AnyLock {
   AnyLock(const RLock& lock) : handle_(lock.handle_) {}  // NOLINT
 
   absl::Status Acquire(absl::Duration timeout = absl::InfiniteDuration()) {
-    return handle_.Acquire(timeout);
+    return handle_.Acquire(timeout, "AnyLock.Acquire");
   }
-  absl::Status Release() { return handle_.Release(); }
+  absl::Status Release() { return handle_.Release("AnyLock.Release"); }
   bool locked() const { return handle_.locked(); }
   bool held_by_me() const { return handle_.held_by_me(); }
   bool valid() const { return handle_.valid(); }

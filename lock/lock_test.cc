@@ -185,11 +185,41 @@ TEST(LockTest, GuardReleasesAtScopeEnd) {
 TEST(LockTest, EmptyLockRefusesWork) {
   Lock lock;
   EXPECT_FALSE(lock.valid());
-  EXPECT_EQ(lock.Acquire().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(lock.Release().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(lock.Acquire(), EmptyObjectError("Lock.Acquire"));
+  EXPECT_EQ(lock.Release(), EmptyObjectError("Lock.Release"));
   EXPECT_FALSE(lock.locked());
+  EXPECT_FALSE(lock.held_by_me());
   std::vector<NativeHandle> handles;
-  EXPECT_FALSE(Encode(lock, &handles).ok());
+  EXPECT_EQ(Encode(lock, &handles).status(), EmptyObjectError("Lock"));
+}
+
+TEST(LockTest, EmptyRLockAndAnyLockNameThemselves) {
+  RLock rlock;
+  EXPECT_FALSE(rlock.valid());
+  EXPECT_EQ(rlock.Acquire(), EmptyObjectError("RLock.Acquire"));
+  EXPECT_EQ(rlock.Release(), EmptyObjectError("RLock.Release"));
+  EXPECT_FALSE(rlock.locked());
+  AnyLock any;
+  EXPECT_FALSE(any.valid());
+  EXPECT_FALSE(any.recursive());
+  EXPECT_EQ(any.Acquire(), EmptyObjectError("AnyLock.Acquire"));
+  EXPECT_EQ(any.Release(), EmptyObjectError("AnyLock.Release"));
+}
+
+TEST(LockTest, MovedFromLocksAreEmpty) {
+  absl::StatusOr<Lock> lock = Lock::Create();
+  ASSERT_TRUE(lock.ok());
+  Lock moved = std::move(*lock);
+  EXPECT_TRUE(moved.valid());
+  EXPECT_FALSE(lock->valid());
+  EXPECT_EQ(lock->Acquire(), EmptyObjectError("Lock.Acquire"));
+  absl::StatusOr<RLock> rlock = RLock::Create();
+  ASSERT_TRUE(rlock.ok());
+  RLock assigned;
+  assigned = std::move(*rlock);
+  EXPECT_TRUE(assigned.valid());
+  EXPECT_FALSE(rlock->valid());
+  EXPECT_EQ(rlock->Release(), EmptyObjectError("RLock.Release"));
 }
 
 TEST(LockTest, CopiesAreTheSameLock) {

@@ -1,50 +1,16 @@
 #include "lock/semaphore.h"
 
 #include <cstdint>
+#include <utility>
 
 #include "absl/status/status.h"
-#include "base/deadline.h"
-#include "lock/lock.h"
+#include "absl/status/statusor.h"
+#include "base/codec.h"
+#include "lock/internal/semaphore_handle.h"
+#include "lock/internal/shared_state.h"
 
 namespace mp {
 namespace lock_internal {
-
-absl::Status SemaphoreHandle::Acquire(absl::Duration timeout) const {
-  SemaphoreState* s = state_.get();
-  if (s == nullptr) return EmptyObjectError("semaphore.Acquire");
-  Deadline deadline = Deadline::After(timeout);
-  std::atomic<uint32_t>& count = s->count.value();
-  for (;;) {
-    uint32_t c = count.load();
-    while (c > 0) {
-      if (count.compare_exchange_weak(c, c - 1, std::memory_order_acquire)) {
-        return absl::OkStatus();
-      }
-    }
-    absl::Status w = s->count.Wait(0, deadline);
-    if (!w.ok()) return w;
-  }
-}
-
-absl::Status SemaphoreHandle::Release() const {
-  SemaphoreState* s = state_.get();
-  if (s == nullptr) return EmptyObjectError("semaphore.Release");
-  std::atomic<uint32_t>& count = s->count.value();
-  uint32_t c = count.load();
-  do {
-    if (c >= s->max_value) {
-      return absl::FailedPreconditionError(
-          "semaphore or lock released too many times");
-    }
-  } while (!count.compare_exchange_weak(c, c + 1, std::memory_order_release));
-  return s->count.Wake(1);
-}
-
-int SemaphoreHandle::value() const {
-  SemaphoreState* s = state_.get();
-  return s == nullptr ? 0 : static_cast<int>(s->count.value().load());
-}
-
 namespace {
 
 absl::StatusOr<SharedState<SemaphoreState>> NewSemaphore(uint32_t magic,
@@ -53,11 +19,10 @@ absl::StatusOr<SharedState<SemaphoreState>> NewSemaphore(uint32_t magic,
   if (value < 0) {
     return absl::InvalidArgumentError("semaphore initial value must be >= 0");
   }
-  absl::StatusOr<SharedState<SemaphoreState>> s =
-      SharedState<SemaphoreState>::Create(magic);
-  if (!s.ok()) return s.status();
-  (*s)->max_value = max;
-  (*s)->count.value().store(static_cast<uint32_t>(value));
+  MP_ASSIGN_OR_RETURN(SharedState<SemaphoreState> s,
+                      SharedState<SemaphoreState>::Create(magic));
+  s->max_value = max;
+  s->count.value().store(static_cast<uint32_t>(value));
   return s;
 }
 
@@ -69,17 +34,19 @@ using lock_internal::SemaphoreState;
 using lock_internal::SharedState;
 
 absl::StatusOr<Semaphore> Semaphore::Create(int value) {
-  auto s = lock_internal::NewSemaphore(SemaphoreState::kMagic, value,
-                                       static_cast<uint32_t>(kMaxValue));
-  if (!s.ok()) return s.status();
-  return Semaphore(SemaphoreHandle(*std::move(s)));
+  MP_ASSIGN_OR_RETURN(
+      SharedState<SemaphoreState> s,
+      lock_internal::NewSemaphore(SemaphoreState::kMagic, value,
+                                  static_cast<uint32_t>(kMaxValue)));
+  return Semaphore(SemaphoreHandle(std::move(s)));
 }
 
 absl::StatusOr<BoundedSemaphore> BoundedSemaphore::Create(int value) {
-  auto s = lock_internal::NewSemaphore(SemaphoreState::kBoundedMagic, value,
-                                       static_cast<uint32_t>(value));
-  if (!s.ok()) return s.status();
-  return BoundedSemaphore(SemaphoreHandle(*std::move(s)));
+  MP_ASSIGN_OR_RETURN(
+      SharedState<SemaphoreState> s,
+      lock_internal::NewSemaphore(SemaphoreState::kBoundedMagic, value,
+                                  static_cast<uint32_t>(value)));
+  return BoundedSemaphore(SemaphoreHandle(std::move(s)));
 }
 
 void MpEncode(Encoder& e, const Semaphore& s) {

@@ -5,13 +5,7 @@
 // Acquire() takes one unit, waiting (up to a timeout) while there is none;
 // Release() gives one back, from any thread of any process. A
 // BoundedSemaphore refuses a Release() that would take it past its initial
-// value. value() reads the count on every platform (Python's get_value(),
-// which macOS lacks there).
-//
-// A semaphore has no owner, so mp cannot tell that a process died between
-// Acquire() and Release(): the unit it held is simply gone, as with
-// Python's (POSIX or Windows) semaphores. Use a Lock or an RLock where a
-// holder's death must be noticed.
+// value.
 //
 // Copies are handles to the same semaphore; pass them to child processes as
 // Process arguments (fork copies them, spawn sends them through the codec).
@@ -29,48 +23,15 @@
 #ifndef MP_LOCK_SEMAPHORE_H_
 #define MP_LOCK_SEMAPHORE_H_
 
-#include <cstdint>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "base/codec.h"
-#include "base/wait.h"
-#include "lock/internal/shared_state.h"
+#include "lock/internal/semaphore_handle.h"  // what the semaphores hold
 
 namespace mp {
-namespace lock_internal {
-
-struct SemaphoreState {
-  static constexpr uint32_t kMagic = 0x414d4553;         // "SEMA"
-  static constexpr uint32_t kBoundedMagic = 0x4d455342;  // "BSEM"
-
-  uint32_t magic = 0;
-  uint32_t max_value = 0;
-  WaitWord count;
-
-  absl::Status AttachInThisProcess() { return absl::OkStatus(); }
-  bool PinnedInThisProcess() const { return false; }
-  void ForgetInThisProcess() { count.ForgetInThisProcess(); }
-};
-
-class SemaphoreHandle {
- public:
-  SemaphoreHandle() = default;
-  explicit SemaphoreHandle(SharedState<SemaphoreState> state)
-      : state_(std::move(state)) {}
-
-  absl::Status Acquire(absl::Duration timeout) const;
-  absl::Status Release() const;
-  int value() const;
-  bool valid() const { return state_.valid(); }
-  const SharedState<SemaphoreState>& shared() const { return state_; }
-
- private:
-  SharedState<SemaphoreState> state_;
-};
-
-}  // namespace lock_internal
 
 class Semaphore {
  public:
@@ -85,13 +46,19 @@ class Semaphore {
 
   // Takes a unit, waiting up to `timeout` (InfiniteDuration: forever,
   // ZeroDuration: not at all). OK, or mp::TimeoutError() if none came.
+  //
+  // A semaphore has no owner, so mp cannot tell that a process died between
+  // Acquire() and Release(): the unit it held is simply gone, as with
+  // Python's (POSIX or Windows) semaphores. Use a Lock or an RLock where a
+  // holder's death must be noticed.
   absl::Status Acquire(absl::Duration timeout = absl::InfiniteDuration()) {
-    return handle_.Acquire(timeout);
+    return handle_.Acquire(timeout, "Semaphore.Acquire");
   }
   // Gives a unit back (any thread, any process) and wakes one waiter.
   // kFailedPrecondition past kMaxValue.
-  absl::Status Release() { return handle_.Release(); }
-  // The units available now (0 when empty).
+  absl::Status Release() { return handle_.Release("Semaphore.Release"); }
+  // The units available now (0 also for an empty object): Python's
+  // get_value(), here on every platform (Python's raises on macOS).
   int value() const { return handle_.value(); }
   bool valid() const { return handle_.valid(); }
 
@@ -112,11 +79,11 @@ class BoundedSemaphore {
   static absl::StatusOr<BoundedSemaphore> Create(int value = 1);
 
   absl::Status Acquire(absl::Duration timeout = absl::InfiniteDuration()) {
-    return handle_.Acquire(timeout);
+    return handle_.Acquire(timeout, "BoundedSemaphore.Acquire");
   }
   // kFailedPrecondition ("semaphore or lock released too many times") if
   // the count would exceed the initial value.
-  absl::Status Release() { return handle_.Release(); }
+  absl::Status Release() { return handle_.Release("BoundedSemaphore.Release"); }
   int value() const { return handle_.value(); }
   bool valid() const { return handle_.valid(); }
 

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -130,9 +131,21 @@ TEST(SemaphoreTest, BadValuesAndEmptyHandles) {
   ASSERT_TRUE(full.ok());
   EXPECT_EQ(full->Release().code(), absl::StatusCode::kFailedPrecondition);
   Semaphore empty;
-  EXPECT_EQ(empty.Acquire().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(empty.Release().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(empty.valid());
+  EXPECT_EQ(empty.Acquire(), EmptyObjectError("Semaphore.Acquire"));
+  EXPECT_EQ(empty.Release(), EmptyObjectError("Semaphore.Release"));
   EXPECT_EQ(empty.value(), 0);
+  BoundedSemaphore bounded;
+  EXPECT_FALSE(bounded.valid());
+  EXPECT_EQ(bounded.Acquire(), EmptyObjectError("BoundedSemaphore.Acquire"));
+  EXPECT_EQ(bounded.Release(), EmptyObjectError("BoundedSemaphore.Release"));
+  EXPECT_EQ(bounded.value(), 0);
+  absl::StatusOr<Semaphore> sem = Semaphore::Create(1);
+  ASSERT_TRUE(sem.ok());
+  Semaphore moved = std::move(*sem);
+  EXPECT_TRUE(moved.valid());
+  EXPECT_FALSE(sem->valid());
+  EXPECT_EQ(sem->Acquire(), EmptyObjectError("Semaphore.Acquire"));
 }
 
 TEST(SemaphoreTest, TimeoutsAsInCPython) {
@@ -229,7 +242,10 @@ TEST(EventTest, CPythonSequence) {
   EXPECT_TRUE(event->Clear().ok());
   EXPECT_FALSE(event->is_set());
   Event empty;
-  EXPECT_EQ(empty.Set().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(empty.valid());
+  EXPECT_EQ(empty.Set(), EmptyObjectError("Event.Set"));
+  EXPECT_EQ(empty.Clear(), EmptyObjectError("Event.Clear"));
+  EXPECT_EQ(empty.Wait(), EmptyObjectError("Event.Wait"));
   EXPECT_FALSE(empty.is_set());
 }
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -143,8 +144,13 @@ TEST(ValueTest, GetObjAndGetLockAsInCPython) {
   ASSERT_TRUE(given->Release().ok());
   EXPECT_EQ(*w->Update([](int& x) { x *= 7; }), 7);
   Value<int> empty;
-  EXPECT_EQ(empty.Get().status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(empty.Set(1).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(empty.valid());
+  EXPECT_EQ(empty.Get().status(), EmptyObjectError("Value.Get"));
+  EXPECT_EQ(empty.Set(1), EmptyObjectError("Value.Set"));
+  EXPECT_EQ(empty.Update([](int& x) { x += 1; }).status(),
+            EmptyObjectError("Value.Update"));
+  EXPECT_FALSE(empty.get_lock().valid());
+  EXPECT_EQ(empty.get_obj(), nullptr);
   EXPECT_EQ(Value<int>::Create(1, AnyLock()).status().code(),
             absl::StatusCode::kFailedPrecondition);
 }
@@ -285,6 +291,38 @@ TEST(ArrayTest, FromSizeIsZeroFilled) {
   ASSERT_TRUE(none.ok());
   EXPECT_EQ(none->size(), 0u);
   EXPECT_TRUE(none->GetSlice(0, 5)->empty());
+}
+
+TEST(ArrayTest, EmptyAndMovedFromArraysRefuseWork) {
+  Array<int> empty;
+  EXPECT_FALSE(empty.valid());
+  EXPECT_EQ(empty.size(), 0u);
+  EXPECT_EQ(empty.Get(0).status(), EmptyObjectError("Array.Get"));
+  EXPECT_EQ(empty.Set(0, 1), EmptyObjectError("Array.Set"));
+  EXPECT_EQ(empty.GetSlice(0, 1).status(), EmptyObjectError("Array.GetSlice"));
+  EXPECT_EQ(empty.SetSlice(0, {}), EmptyObjectError("Array.SetSlice"));
+  EXPECT_EQ(empty.Update([](absl::Span<int>) {}),
+            EmptyObjectError("Array.Update"));
+  EXPECT_TRUE(empty.get_obj().empty());
+  RawArray<int> raw;
+  EXPECT_FALSE(raw.valid());
+  EXPECT_EQ(raw.Get(0).status(), EmptyObjectError("RawArray.Get"));
+  EXPECT_EQ(raw.Set(0, 1), EmptyObjectError("RawArray.Set"));
+  auto arr = Array<int>::Create({1, 2, 3});
+  ASSERT_TRUE(arr.ok());
+  Array<int> moved = std::move(*arr);
+  EXPECT_EQ(moved.size(), 3u);
+  EXPECT_FALSE(arr->valid());
+  EXPECT_EQ(arr->size(), 0u);
+  EXPECT_TRUE(arr->get_obj().empty());
+  EXPECT_EQ(arr->Get(0).status(), EmptyObjectError("Array.Get"));
+  auto v = Value<int>::Create(4);
+  ASSERT_TRUE(v.ok());
+  Value<int> assigned;
+  assigned = std::move(*v);
+  EXPECT_EQ(*assigned.Get(), 4);
+  EXPECT_FALSE(v->valid());
+  EXPECT_EQ(v->Get().status(), EmptyObjectError("Value.Get"));
 }
 
 TEST(ArrayTest, IndexAndSliceBoundsAreErrorsThatWriteNothing) {

@@ -167,16 +167,14 @@ absl::Status RobustMutex::LockSlow(uint64_t self, uint64_t seen,
       continue;
     }
     if (deadline.Expired()) return TimeoutError();
-    absl::StatusOr<HANDLE> sleepers = SleepersFor(id_);
-    if (!sleepers.ok()) return sleepers.status();
-    absl::StatusOr<HANDLE> holder = OpenHolder(w);
-    if (!holder.ok()) return holder.status();
-    bool holder_ended = *holder == nullptr;
+    MP_ASSIGN_OR_RETURN(HANDLE sleepers, SleepersFor(id_));
+    MP_ASSIGN_OR_RETURN(HANDLE holder, OpenHolder(w));
+    bool holder_ended = holder == nullptr;
     if (!holder_ended) {
       waiters_.fetch_add(1);
       // A release after this check sees waiters_ and wakes a sleeper.
       if (word_.load() == w) {
-        HANDLE handles[2] = {*sleepers, *holder};
+        HANDLE handles[2] = {sleepers, holder};
         DWORD rc = WaitForMultipleObjects(
             2, handles, FALSE,
             std::min<DWORD>(deadline.RemainingMillis(INFINITE),
@@ -184,13 +182,13 @@ absl::Status RobustMutex::LockSlow(uint64_t self, uint64_t seen,
         DWORD err = GetLastError();
         if (rc == WAIT_FAILED) {
           waiters_.fetch_sub(1);
-          CloseHandle(*holder);
+          CloseHandle(holder);
           return Win32Error(err, "WaitForMultipleObjects(mp-lock)");
         }
         holder_ended = rc == WAIT_OBJECT_0 + 1;
       }
       waiters_.fetch_sub(1);
-      CloseHandle(*holder);
+      CloseHandle(holder);
     }
     if (holder_ended) {
       // The word still naming the ended thread means it ended holding the

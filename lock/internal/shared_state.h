@@ -35,26 +35,38 @@ template <typename T>
 class SharedState {
  public:
   SharedState() = default;
+  SharedState(const SharedState&) = default;
+  SharedState& operator=(const SharedState&) = default;
+  // A moved-from SharedState is empty, as a default one, so that a
+  // moved-from handle is not valid().
+  SharedState(SharedState&& other) noexcept
+      : holder_(std::move(other.holder_)),
+        state_(std::exchange(other.state_, nullptr)),
+        offset_(std::exchange(other.offset_, 0)) {}
+  SharedState& operator=(SharedState&& other) noexcept {
+    holder_ = std::move(other.holder_);
+    state_ = std::exchange(other.state_, nullptr);
+    offset_ = std::exchange(other.offset_, 0);
+    return *this;
+  }
 
   // A new segment of `size` (>= sizeof(T)) zero bytes starting with a fresh
   // T whose magic is `magic`.
   static absl::StatusOr<SharedState> Create(uint32_t magic,
                                             size_t size = sizeof(T)) {
-    absl::StatusOr<SharedMemory> shm =
-        SharedMemory::Create(size < sizeof(T) ? sizeof(T) : size);
-    if (!shm.ok()) return shm.status();
-    T* state = new (shm->data()) T;
+    MP_ASSIGN_OR_RETURN(
+        SharedMemory shm,
+        SharedMemory::Create(size < sizeof(T) ? sizeof(T) : size));
+    T* state = new (shm.data()) T;
     state->magic = magic;
-    absl::Status s = state->AttachInThisProcess();
-    if (!s.ok()) return s;
-    return SharedState(*std::move(shm), 0, state);
+    MP_RETURN_IF_ERROR(state->AttachInThisProcess());
+    return SharedState(std::move(shm), 0, state);
   }
 
   // The T at `offset` in `shm`, which the caller has checked.
   static absl::StatusOr<SharedState> View(SharedMemory shm, size_t offset) {
     T* state = reinterpret_cast<T*>(static_cast<char*>(shm.data()) + offset);
-    absl::Status s = state->AttachInThisProcess();
-    if (!s.ok()) return s;
+    MP_RETURN_IF_ERROR(state->AttachInThisProcess());
     return SharedState(std::move(shm), offset, state);
   }
 
@@ -65,10 +77,7 @@ class SharedState {
   size_t offset() const { return offset_; }
 
   void Encode(Encoder& e, absl::string_view what) const {
-    if (holder_ == nullptr) {
-      return e.Fail(absl::FailedPreconditionError(
-          absl::StrCat("cannot send an empty ", what)));
-    }
+    if (holder_ == nullptr) return e.Fail(EmptyObjectError(what));
     e.Write(holder_->shm, static_cast<uint64_t>(offset_));
   }
 
@@ -78,8 +87,7 @@ class SharedState {
                              SharedState* out) {
     SharedMemory shm;
     uint64_t offset = 0;
-    absl::Status s = d.Read(shm, offset);
-    if (!s.ok()) return s;
+    MP_RETURN_IF_ERROR(d.Read(shm, offset));
     if (offset > shm.size() || shm.size() - offset < sizeof(T) ||
         offset % alignof(T) != 0) {
       return DecodeError(absl::StrCat(what, ": bad offset ", offset,
@@ -93,10 +101,8 @@ class SharedState {
       return DecodeError(
           absl::StrCat(what, ": the memory holds something else"));
     }
-    absl::StatusOr<SharedState> view =
-        View(std::move(shm), static_cast<size_t>(offset));
-    if (!view.ok()) return view.status();
-    *out = *std::move(view);
+    MP_ASSIGN_OR_RETURN(*out,
+                        View(std::move(shm), static_cast<size_t>(offset)));
     return absl::OkStatus();
   }
 

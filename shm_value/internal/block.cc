@@ -1,15 +1,20 @@
-#include "shm_value/value.h"
+#include "shm_value/internal/block.h"
 
 #include <cstddef>
 #include <cstdint>
 #include <limits>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "base/codec.h"
 #include "base/status.h"
+#include "lock/internal/lock_handle.h"
+#include "lock/internal/shared_state.h"
+#include "lock/lock.h"
 
 namespace mp {
-namespace value_internal {
+namespace shm_value_internal {
 namespace {
 
 using lock_internal::LockHandle;
@@ -24,10 +29,11 @@ size_t DataOffset(size_t elem_align) {
 }
 
 absl::StatusOr<AnyLock> OwnLock(const SharedState<Header>& state) {
-  absl::StatusOr<SharedState<LockState>> lock = SharedState<LockState>::View(
-      state.segment(), state.offset() + offsetof(Header, lock));
-  if (!lock.ok()) return lock.status();
-  return AnyLock::FromHandle(LockHandle(*std::move(lock)));
+  MP_ASSIGN_OR_RETURN(
+      SharedState<LockState> lock,
+      SharedState<LockState>::View(state.segment(),
+                                   state.offset() + offsetof(Header, lock)));
+  return AnyLock::FromHandle(LockHandle(std::move(lock)));
 }
 
 }  // namespace
@@ -45,10 +51,10 @@ absl::StatusOr<Block> Block::Create(uint32_t magic, size_t elem_size,
     return absl::InvalidArgumentError(
         absl::StrCat("Array: ", length, " elements do not fit in memory"));
   }
-  absl::StatusOr<SharedState<Header>> state =
-      SharedState<Header>::Create(magic, offset + elem_size * length);
-  if (!state.ok()) return state.status();
-  Header* h = state->get();
+  MP_ASSIGN_OR_RETURN(
+      SharedState<Header> state,
+      SharedState<Header>::Create(magic, offset + elem_size * length));
+  Header* h = state.get();
   h->elem_size = static_cast<uint32_t>(elem_size);
   h->length = length;
   h->data_offset = offset;
@@ -57,9 +63,7 @@ absl::StatusOr<Block> Block::Create(uint32_t magic, size_t elem_size,
     case Locking::kOwn: {
       h->own_lock = 1;
       h->lock.magic = LockState::kRLockMagic;
-      absl::StatusOr<AnyLock> own = OwnLock(*state);
-      if (!own.ok()) return own.status();
-      b.lock_ = *std::move(own);
+      MP_ASSIGN_OR_RETURN(b.lock_, OwnLock(state));
       break;
     }
     case Locking::kGiven:
@@ -70,7 +74,7 @@ absl::StatusOr<Block> Block::Create(uint32_t magic, size_t elem_size,
   }
   b.data_ = reinterpret_cast<char*>(h) + offset;
   b.length_ = length;
-  b.state_ = *std::move(state);
+  b.state_ = std::move(state);
   return b;
 }
 
@@ -89,8 +93,7 @@ void Block::Encode(Encoder& e, absl::string_view what) const {
 absl::Status Block::Decode(Decoder& d, absl::string_view what, uint32_t magic,
                            size_t elem_size, size_t elem_align, Block* out) {
   SharedState<Header> state;
-  absl::Status s = SharedState<Header>::Decode(d, what, {magic}, &state);
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(SharedState<Header>::Decode(d, what, {magic}, &state));
   const Header* h = state.get();
   const size_t available = state.segment().size() - state.offset();
   if (h->elem_size != elem_size) {
@@ -103,8 +106,7 @@ absl::Status Block::Decode(Decoder& d, absl::string_view what, uint32_t magic,
     return DecodeError(absl::StrCat(what, ": bad layout"));
   }
   uint8_t locking = 0;
-  s = d.Read(locking);
-  if (!s.ok()) return s;
+  MP_RETURN_IF_ERROR(d.Read(locking));
   const bool raw =
       magic == Header::kRawValueMagic || magic == Header::kRawArrayMagic;
   Block b;
@@ -113,15 +115,12 @@ absl::Status Block::Decode(Decoder& d, absl::string_view what, uint32_t magic,
       if (raw || h->own_lock != 1 || h->lock.magic != LockState::kRLockMagic) {
         return DecodeError(absl::StrCat(what, ": bad lock"));
       }
-      absl::StatusOr<AnyLock> own = OwnLock(state);
-      if (!own.ok()) return own.status();
-      b.lock_ = *std::move(own);
+      MP_ASSIGN_OR_RETURN(b.lock_, OwnLock(state));
       break;
     }
     case Locking::kGiven:
       if (raw) return DecodeError(absl::StrCat(what, ": bad lock"));
-      s = d.Read(b.lock_);
-      if (!s.ok()) return s;
+      MP_RETURN_IF_ERROR(d.Read(b.lock_));
       break;
     case Locking::kNone:
       if (!raw) return DecodeError(absl::StrCat(what, ": bad lock"));
@@ -136,5 +135,5 @@ absl::Status Block::Decode(Decoder& d, absl::string_view what, uint32_t magic,
   return absl::OkStatus();
 }
 
-}  // namespace value_internal
+}  // namespace shm_value_internal
 }  // namespace mp
