@@ -135,7 +135,7 @@ struct alignas(64) Header {
   std::atomic<uint64_t> bias;
   std::atomic<uint32_t> bias_busy;
   // A segment taken from a free list or the bump pointer and not linked
-  // into the chain yet (see Core::RepairProducer).
+  // into the chain yet (see Producer::Repair).
   std::atomic<uint64_t> pending;
   std::atomic<uint64_t> chain_start;  // the oldest segment not reclaimed
   std::atomic<uint64_t> top;          // arena bytes above are unallocated
@@ -159,7 +159,8 @@ struct alignas(64) Header {
   std::atomic<uint32_t> put_sleepers;
   // The CPU (+ 1) of a consumer that is yielding while it waits for an
   // item, 0 if none: a producer running on that CPU lets it run now and
-  // then (Core::Put), instead of piling up a time slice's worth of items.
+  // then (SleepWake::HandOffIfSharingCpu), instead of piling up a time slice's
+  // worth of items.
   std::atomic<uint32_t> yielding_consumer_cpu;
 
   // Consumer side, lock-free: the next record to read (a cursor) and the
