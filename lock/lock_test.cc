@@ -17,7 +17,7 @@
 #include "base/internal/test_util.h"
 #include "base/shared_memory.h"
 #include "base/status.h"
-#include "base/wait.h"
+#include "base/wait_word.h"
 #include "gtest/gtest.h"
 
 namespace mp {

@@ -6,7 +6,7 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
-#include "base/wait.h"
+#include "base/wait_word.h"
 #include "lock/internal/robust_mutex.h"
 
 namespace mp {

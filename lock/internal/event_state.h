@@ -5,7 +5,7 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
-#include "base/wait.h"
+#include "base/wait_word.h"
 
 namespace mp {
 namespace lock_internal {

@@ -54,7 +54,7 @@
 // mutex. The plan: the word holds the holder's identity (a per-thread
 // index into a small table of (pid, thread id) in the shared memory), waits
 // use os_sync_wait_on_address with OS_SYNC_WAIT_ON_ADDRESS_SHARED (see
-// base/wait.h), and a sleeper that has waited a while registers a kqueue
+// base/wait_word.h), and a sleeper that has waited a while registers a kqueue
 // EVFILT_PROC/NOTE_EXIT filter on the holder's pid; when it fires and the
 // word still names that holder, the sleeper takes the mutex over with
 // OwnerDiedError. That notices process death (what multiprocessing needs),

@@ -18,7 +18,7 @@
 
 #include "absl/time/time.h"
 #include "base/internal/cpu_relax.h"
-#include "base/internal/wait_os.h"
+#include "base/internal/wait_word_os.h"
 #include "base/os_error.h"
 #include "base/status.h"
 #include "lock/internal/robust_mutex.h"

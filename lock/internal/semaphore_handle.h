@@ -9,7 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "base/wait.h"
+#include "base/wait_word.h"
 #include "lock/internal/shared_state.h"
 
 namespace mp {

@@ -34,7 +34,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "base/wait.h"
+#include "base/wait_word.h"
 #include "lock/internal/robust_mutex.h"
 #include "queue/internal/arena.h"
 #include "queue/internal/atomic_pair.h"

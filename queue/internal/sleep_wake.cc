@@ -9,7 +9,7 @@
 #include "absl/time/time.h"
 #include "base/deadline.h"
 #include "base/status.h"
-#include "base/wait.h"
+#include "base/wait_word.h"
 #include "queue/internal/bias.h"
 #include "queue/internal/layout.h"
 #include "queue/internal/spin.h"

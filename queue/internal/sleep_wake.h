@@ -13,7 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "base/deadline.h"
-#include "base/wait.h"
+#include "base/wait_word.h"
 #include "queue/internal/layout.h"
 #include "queue/internal/spin.h"
 

@@ -24,10 +24,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "base/internal/wait_os.h"
+#include "base/internal/wait_word_os.h"
 #include "base/os_error.h"
 #include "base/status.h"
-#include "base/wait.h"
+#include "base/wait_word.h"
 
 namespace mp {
 namespace {

@@ -1,4 +1,4 @@
-#include "base/wait.h"
+#include "base/wait_word.h"
 
 #include <atomic>
 #include <cstdint>

@@ -69,8 +69,8 @@
 //   flag->value().store(1);
 //   flag->WakeAll().IgnoreError();             // or report it
 
-#ifndef MP_BASE_WAIT_H_
-#define MP_BASE_WAIT_H_
+#ifndef MP_BASE_WAIT_WORD_H_
+#define MP_BASE_WAIT_WORD_H_
 
 #include <atomic>
 #include <cstdint>
@@ -147,4 +147,4 @@ static_assert(std::atomic<uint64_t>::is_always_lock_free,
 
 }  // namespace mp
 
-#endif  // MP_BASE_WAIT_H_
+#endif  // MP_BASE_WAIT_WORD_H_

@@ -2,8 +2,8 @@
 // (lock/'s robust mutex keeps a kernel-defined word, so it cannot be a
 // WaitWord, but sleeps and names its objects the same way). Not part of
 // mp's API.
-#ifndef MP_BASE_INTERNAL_WAIT_OS_H_
-#define MP_BASE_INTERNAL_WAIT_OS_H_
+#ifndef MP_BASE_INTERNAL_WAIT_WORD_OS_H_
+#define MP_BASE_INTERNAL_WAIT_WORD_OS_H_
 
 #include <atomic>
 #include <cstdint>
@@ -30,4 +30,4 @@ long FutexWake(std::atomic<uint32_t>* word, int count);
 }  // namespace base_internal
 }  // namespace mp
 
-#endif  // MP_BASE_INTERNAL_WAIT_OS_H_
+#endif  // MP_BASE_INTERNAL_WAIT_WORD_OS_H_

@@ -13,7 +13,7 @@
 #include <new>
 
 #include "base/deadline.h"
-#include "base/wait.h"
+#include "base/wait_word.h"
 #include "benchmark/benchmark.h"
 #include "tools/bench_util/bench_util.h"
 

@@ -8,10 +8,10 @@
 #include <climits>
 #include <cstdint>
 
-#include "base/internal/wait_os.h"
+#include "base/internal/wait_word_os.h"
 #include "base/os_error.h"
 #include "base/status.h"
-#include "base/wait.h"
+#include "base/wait_word.h"
 
 namespace mp {
 namespace base_internal {
